@@ -106,3 +106,20 @@ def bits_for_range(lo: int, hi: int) -> tuple[int, bool]:
         return max(1, int(hi).bit_length()), False
     width = max(int(-lo - 1).bit_length(), int(hi).bit_length()) + 1
     return width, True
+
+
+def parse_dtype(text: str) -> DType:
+    """Inverse of str(dtype): 'float32', 'bipolar', 'int<8>', 'uint<4>', 'fixed<8,4,s>'."""
+    import re
+
+    if text == "float32":
+        return FLOAT32
+    if text == "bipolar":
+        return BIPOLAR
+    m = re.fullmatch(r"(u?)int<(\d+)>", text)
+    if m:
+        return Fixed(int(m.group(2)), 0, m.group(1) == "")
+    m = re.fullmatch(r"fixed<(\d+),(-?\d+),([su])>", text)
+    if m:
+        return Fixed(int(m.group(1)), int(m.group(2)), m.group(3) == "s")
+    raise ValueError(f"not a dtype: {text!r}")

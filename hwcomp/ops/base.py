@@ -18,6 +18,10 @@ class Op:
     name: ClassVar[str]
     # ONNX op types that import one-to-one into this op.
     onnx_types: ClassVar[tuple[str, ...]] = ()
+    # True for ops that never change values, only the shape (Identity, Dropout
+    # at inference, Reshape, Flatten): canonicalization may drop them when the
+    # type does not change, and they may run on the host at a graph boundary.
+    shape_only: ClassVar[bool] = False
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:

@@ -1,0 +1,5 @@
+import sys
+
+from hwcomp.cli import main
+
+sys.exit(main())

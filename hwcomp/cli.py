@@ -1,0 +1,108 @@
+"""The hwcomp command line: a thin layer over the Python API."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from hwcomp.errors import HwcompError
+
+
+def _shape(text: str):
+    """'1,64' or 'input:1,3,8,8' (repeatable by separating with ';')."""
+    shapes = {}
+    for part in text.split(";"):
+        name, _, dims = part.rpartition(":")
+        try:
+            shapes[name or None] = tuple(int(d) for d in dims.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"bad shape {part!r}: expected e.g. 1,3,32,32 or input:1,3,32,32")
+    return shapes.get(None) if list(shapes) == [None] else shapes
+
+
+def _fold(text: str) -> list[tuple[int, int]]:
+    """'2x32,5x2' -> [(PE, SIMD), ...] per layer in order."""
+    try:
+        return [tuple(int(v) for v in item.lower().split("x")) for item in text.split(",")]  # type: ignore[misc]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad --fold {text!r}: expected PExSIMD per layer, e.g. 2x32,5x2")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hwcomp", description="Compile neural networks to bit-exact FPGA streaming designs.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    i = sub.add_parser("inspect", help="list every node with shapes, dtypes, parameters and MACs")
+    i.add_argument("model", type=Path)
+    i.add_argument("--input-shape", type=_shape, help="fix dynamic input dimensions, e.g. 1,3,32,32")
+    i.add_argument("--canonical", action="store_true", help="show the graph after canonicalization")
+
+    c = sub.add_parser("compile", help="compile an ONNX model to Verilog")
+    c.add_argument("model", type=Path)
+    c.add_argument("-o", "--output", type=Path, required=True, help="build directory (new, empty, or an earlier build)")
+    c.add_argument("--target", choices=["fpga"], default="fpga")
+    c.add_argument("--bits", default="w8a8", help="weight and activation bits, e.g. w8a8 (default), w4a8")
+    c.add_argument("--calib", type=Path, help=".npz with array x of calibration inputs")
+    c.add_argument("--ii", type=int, help="target initiation interval in cycles (default: 64 lanes on the largest layer)")
+    c.add_argument("--fold", type=_fold, help="explicit PExSIMD per layer, e.g. 2x32,5x2")
+    c.add_argument("--input-shape", type=_shape, help="fix dynamic input dimensions, e.g. 1,64")
+
+    s = sub.add_parser("simulate", help="simulate a build in Verilator and check it against the IR")
+    s.add_argument("build", type=Path)
+    s.add_argument("--data", type=Path, required=True, help=".npz with x (samples) and optional y (labels)")
+    s.add_argument("--stall", type=float, default=0.0, help="probability of random tvalid/tready stalls (0..1)")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--limit", type=int, help="simulate only the first N samples")
+    return p
+
+
+def _say(msg: str) -> None:
+    print(f"[hwcomp] {msg}", file=sys.stderr, flush=True)
+
+
+def _inspect(args) -> int:
+    from hwcomp.frontend.onnx import load_onnx
+    from hwcomp.ir.printer import format_graph
+    from hwcomp.passes.canonicalize import canonicalize
+
+    g = load_onnx(args.model, args.input_shape)
+    print(format_graph(canonicalize(g) if args.canonical else g))
+    return 0
+
+
+def _compile(args) -> int:
+    from hwcomp.compile import compile_model
+    from hwcomp.report.compile_report import format_compile_report
+
+    res = compile_model(args.model, args.output, calib=args.calib, bits=args.bits, target_ii=args.ii,
+                        pe_simd=args.fold, input_shape=args.input_shape, progress=_say)
+    print(format_compile_report(res.report))
+    print(f"wrote {res.out_dir}")
+    return 0
+
+
+def _simulate(args) -> int:
+    from hwcomp.simulate import simulate_build
+
+    if not 0.0 <= args.stall < 1.0:
+        raise HwcompError("--stall must be in [0, 1)")
+    r = simulate_build(args.build, args.data, stall_prob=args.stall, seed=args.seed, limit=args.limit, progress=_say)
+    print(json.dumps(r, indent=1, sort_keys=True))
+    return 0 if r["bit_exact"] else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    warnings.simplefilter("default")
+    warnings.showwarning = lambda msg, *a, **k: print(f"hwcomp: warning: {msg}", file=sys.stderr)
+    try:
+        return {"inspect": _inspect, "compile": _compile, "simulate": _simulate}[args.cmd](args)
+    except HwcompError as e:
+        print(f"hwcomp: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Dense: y = x W^T + b, the canonical fully-connected layer.
+
+Float: W and b are float params. Fixed: x holds integers q_x of a Fixed type,
+params hold integers, and the output is the exact accumulator (attr acc_dtype);
+requantization is a separate Requantize node.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hwcomp.ir.dtypes import FLOAT32, Fixed
+from hwcomp.ir.graph import Graph, Node
+from hwcomp.ir.tensor import TensorType
+
+from .base import Op, register
+
+
+@register
+class Dense(Op):
+    name = "Dense"
+
+    @classmethod
+    def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
+        x = graph.tensors[node.inputs[0]]
+        rows, cols = node.params["weight"].shape
+        if len(x.shape) != 2 or x.shape[1] != cols:
+            raise ValueError(f"Dense {node.name}: input {x} does not match weight [{rows}x{cols}]")
+        dtype = node.attrs["acc_dtype"] if x.dtype.is_fixed else FLOAT32
+        return [TensorType((x.shape[0], rows), dtype)]
+
+    @classmethod
+    def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
+        x = inputs[0]
+        w, b = node.params["weight"], node.params["bias"]
+        if graph.tensors[node.inputs[0]].dtype.is_fixed:
+            # int64 is exact: acc_dtype bounds the sum well inside 62 bits.
+            return [x.astype(np.int64) @ w.astype(np.int64).T + b.astype(np.int64)]
+        return [(x.astype(np.float32) @ w.astype(np.float32).T + b.astype(np.float32)).astype(np.float32)]
+
+    @classmethod
+    def macs(cls, node: Node, graph: Graph) -> int:
+        rows, cols = node.params["weight"].shape
+        return int(rows * cols * graph.tensors[node.inputs[0]].shape[0])
+
+
+def accumulator_bounds(w: np.ndarray, b: np.ndarray, xt: Fixed) -> tuple[int, int]:
+    """Exact min/max of W x + b over every x in the input type's range."""
+    w = w.astype(np.int64)
+    lo = np.where(w > 0, w * xt.min_int, w * xt.max_int).sum(axis=1) + b
+    hi = np.where(w > 0, w * xt.max_int, w * xt.min_int).sum(axis=1) + b
+    return int(lo.min()), int(hi.max())

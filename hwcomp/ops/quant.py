@@ -1,0 +1,68 @@
+"""Conversions between float and fixed point, and between fixed-point types.
+
+Rounding rules are the ones in docs/numerics.md: float -> fixed rounds to
+nearest with ties to even (host side); fixed -> narrower fixed shifts right
+with round-half-up (what the hardware does), then saturates.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hwcomp.ir.dtypes import FLOAT32, Fixed
+from hwcomp.ir.graph import Graph, Node
+from hwcomp.ir.tensor import TensorType
+
+from .base import Op, register
+
+
+def shift_round_half_up(q: np.ndarray, shift: int) -> np.ndarray:
+    """q * 2**-shift rounded half up, in integers. shift <= 0 multiplies exactly."""
+    q = q.astype(np.int64)
+    if shift <= 0:
+        return q << -shift
+    return (q + (1 << (shift - 1))) >> shift
+
+
+def requantize(q: np.ndarray, src: Fixed, dst: Fixed) -> np.ndarray:
+    return np.clip(shift_round_half_up(q, src.frac - dst.frac), dst.min_int, dst.max_int)
+
+
+@register
+class Quantize(Op):
+    name = "Quantize"
+
+    @classmethod
+    def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
+        return [graph.tensors[node.inputs[0]].with_dtype(node.attrs["dtype"])]
+
+    @classmethod
+    def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
+        return [node.attrs["dtype"].quantize(inputs[0])]
+
+
+@register
+class Dequantize(Op):
+    name = "Dequantize"
+
+    @classmethod
+    def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
+        return [graph.tensors[node.inputs[0]].with_dtype(FLOAT32)]
+
+    @classmethod
+    def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
+        src = graph.tensors[node.inputs[0]].dtype
+        return [src.dequantize(inputs[0]).astype(np.float32)]
+
+
+@register
+class Requantize(Op):
+    name = "Requantize"
+
+    @classmethod
+    def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
+        return [graph.tensors[node.inputs[0]].with_dtype(node.attrs["dtype"])]
+
+    @classmethod
+    def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
+        src = graph.tensors[node.inputs[0]].dtype
+        return [requantize(inputs[0], src, node.attrs["dtype"])]

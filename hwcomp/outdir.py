@@ -1,0 +1,61 @@
+"""Write a build directory all at once: into a temporary sibling first, then
+swap it in, so a failed compile never leaves a half-written directory that
+looks complete. A directory is only replaced if hwcomp wrote it (manifest)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from hwcomp.errors import HwcompError
+
+MANIFEST = "hwcomp.json"
+
+
+def check_writable(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise HwcompError(f"{out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise HwcompError(f"{out}: directory holds files hwcomp did not write; choose an empty or new directory")
+
+
+@contextmanager
+def staged_dir(out: Path) -> Iterator[Path]:
+    """Yield a temporary directory; on success it replaces `out`."""
+    out = out.resolve()
+    check_writable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_manifest(root: Path, info: dict) -> None:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
+    info = dict(info)
+    info["files"] = {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    (root / MANIFEST).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+
+
+def read_manifest(root: Path) -> dict:
+    path = root / MANIFEST
+    if not path.is_file():
+        raise HwcompError(f"{root}: not a hwcomp build directory (no {MANIFEST}); run `hwcomp compile` first")
+    return json.loads(path.read_text())

@@ -1,0 +1,67 @@
+"""Fold an inference BatchNormalization into the Dense or Conv before it:
+y = gamma * (W x + b - mean) / sqrt(var + eps) + beta."""
+from __future__ import annotations
+
+import numpy as np
+
+from hwcomp.ir.graph import Graph, Node
+from hwcomp.ops.conv import Conv
+from hwcomp.ops.dense import Dense
+from hwcomp.ops.norm import BatchNormalization
+
+from .base import Pass, only_consumer, rewire
+
+
+def _bn_scale_shift(g: Graph, bn: Node) -> tuple[np.ndarray, np.ndarray] | None:
+    consts = [g.constants.get(t) for t in bn.inputs[1:5]]
+    if any(c is None for c in consts):
+        return None
+    gamma, beta, mean, var = (np.asarray(c, dtype=np.float64) for c in consts)
+    scale = gamma / np.sqrt(var + bn.attrs.get("epsilon", 1e-5))
+    return scale, beta - mean * scale
+
+
+def _fold_into(g: Graph, node: Node, bn: Node) -> bool:
+    ss = _bn_scale_shift(g, bn)
+    if ss is None:
+        return False
+    scale, shift = ss
+    if node.op is Dense:
+        w = node.params["weight"].astype(np.float64)
+        b = node.params["bias"].astype(np.float64)
+        if len(g.tensors[bn.inputs[0]].shape) != 2 or scale.size != w.shape[0]:
+            return False
+        g.replace_node(node.name, Node(node.name, Dense, node.inputs, node.outputs, {},
+                                       {"weight": (w * scale[:, None]).astype(np.float32),
+                                        "bias": (b * scale + shift).astype(np.float32)}))
+    else:  # Conv with constant weight (and optional bias)
+        if node.inputs[1] not in g.constants or (len(node.inputs) > 2 and node.inputs[2]
+                                                  and node.inputs[2] not in g.constants):
+            return False
+        w = np.asarray(g.constants[node.inputs[1]], dtype=np.float64)
+        if scale.size != w.shape[0]:
+            return False
+        b = (np.asarray(g.constants[node.inputs[2]], dtype=np.float64)
+             if len(node.inputs) > 2 and node.inputs[2] else np.zeros(w.shape[0]))
+        wn = g.add_constant(g.unique_name(f"{node.name}_w_bn"), (w * scale.reshape(-1, *[1] * (w.ndim - 1))).astype(np.float32))
+        bname = g.add_constant(g.unique_name(f"{node.name}_b_bn"), (b * scale + shift).astype(np.float32))
+        g.replace_node(node.name, Node(node.name, Conv, (node.inputs[0], wn, bname), node.outputs,
+                                       dict(node.attrs), dict(node.params)))
+    g.remove_node(bn.name)
+    rewire(g, bn.outputs[0], node.outputs[0])
+    g.remove_unused()
+    return True
+
+
+def _fold(graph: Graph) -> tuple[Graph, bool]:
+    g = graph.copy()
+    for node in g.nodes():
+        if node.op not in (Dense, Conv):
+            continue
+        bn = only_consumer(g, node.outputs[0])
+        if bn is not None and bn.op is BatchNormalization and _fold_into(g, node, bn):
+            return g, True
+    return g, False
+
+
+fold_batchnorm = Pass("fold_batchnorm", _fold)

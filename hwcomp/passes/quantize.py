@@ -1,0 +1,170 @@
+"""Post-training fixed-point quantization with power-of-two scales.
+
+Weights: per layer, the most fractional bits that hold max|W| without
+saturation. Activations: from the ranges seen on calibration data, likewise;
+unsigned after ReLU. Accumulators: exact (width from the bounds of x, W, b).
+A Requantize node narrows an accumulator only where a Dense reads it; graph
+outputs and float-only consumers (Softmax) read a Dequantize instead, so the
+final logits stay exact.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwcomp.errors import HwcompError
+from hwcomp.ir.dtypes import Fixed, bits_for_range
+from hwcomp.ir.execute import execute
+from hwcomp.ir.graph import Graph, Node
+from hwcomp.ir.verify import verify
+from hwcomp.ops.activation import Relu
+from hwcomp.ops.dense import Dense, accumulator_bounds
+from hwcomp.ops.quant import Dequantize, Quantize, Requantize
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    weight_bits: int = 8
+    act_bits: int = 8
+    input_bits: int | None = None   # default: act_bits
+
+    @staticmethod
+    def parse(spec: str) -> "QuantConfig":
+        """'w8a8' -> weight 8 bits, activations 8 bits."""
+        s = spec.strip().lower()
+        try:
+            w, a = s[1:].split("a")
+            cfg = QuantConfig(int(w), int(a))
+        except ValueError:
+            raise HwcompError(f"--bits {spec!r}: expected the form w<bits>a<bits>, e.g. w8a8") from None
+        if not (2 <= cfg.weight_bits <= 16 and 2 <= cfg.act_bits <= 16):
+            raise HwcompError(f"--bits {spec!r}: weight and activation bits must be 2..16")
+        return cfg
+
+
+def frac_bits_for(max_abs: float, width: int, signed: bool) -> int:
+    """Most fractional bits such that max_abs rounds to at most the largest code."""
+    top = (1 << (width - 1 if signed else width)) - 1
+    if max_abs <= 0:
+        return width - 1
+    return math.floor(math.log2((top + 0.5) / max_abs))
+
+
+def activation_type(values: np.ndarray, width: int) -> Fixed:
+    signed = bool(values.min() < 0)
+    return Fixed(width, frac_bits_for(float(np.abs(values).max()), width, signed), signed)
+
+
+def quantize_weights(w: np.ndarray, width: int) -> tuple[np.ndarray, Fixed]:
+    wt = Fixed(width, frac_bits_for(float(np.abs(w).max()), width, True), True)
+    return wt.quantize(w), wt
+
+
+class _Builder:
+    """Copies a float graph node by node into its fixed-point form."""
+
+    def __init__(self, graph: Graph, ranges: dict[str, np.ndarray], cfg: QuantConfig) -> None:
+        self.src, self.ranges, self.cfg = graph, ranges, cfg
+        self.g = Graph(graph.name)
+        self.g.meta = dict(graph.meta)
+        self.g.inputs = list(graph.inputs)
+        self.fixed: dict[str, str] = {}   # float tensor -> its fixed-point tensor
+        self.floats: dict[str, str] = {}  # float tensor -> tensor holding its float value
+
+    def emit(self, name: str, op, ins, out_base: str, attrs=None, params=None) -> str:
+        out = self.g.unique_name(out_base)
+        node = Node(self.g.unique_name(name), op, tuple(ins), (out,), attrs or {}, params or {})
+        self.g.add_node(node)
+        self.g.tensors[out] = op.infer(node, self.g)[0]
+        return out
+
+    def as_float(self, t: str) -> str:
+        if t in self.floats:
+            return self.floats[t]
+        if t in self.src.constants:
+            self.g.add_constant(t, self.src.constants[t])
+            return t
+        base = t if t in self.src.outputs else f"{t}_deq"  # graph outputs keep their names
+        out = self.emit(f"{t}_dequant", Dequantize, [self.fixed[t]], base)
+        self.floats[t] = out
+        return out
+
+    def as_activation(self, t: str) -> str:
+        """The fixed-point tensor for `t`, narrowed to activation bits if it is an accumulator."""
+        q = self.fixed.get(t)
+        if q is None:
+            raise HwcompError(f"{self.src.name}: tensor {t!r} feeds a Dense but has no fixed-point form")
+        qt = self.g.tensors[q].dtype
+        if qt.width <= self.cfg.act_bits:
+            return q
+        at = activation_type(self.ranges[t], self.cfg.act_bits)
+        if at.frac > qt.frac:  # no finer than the accumulator: keeps the shift >= 0
+            at = Fixed(at.width, qt.frac, at.signed)
+        out = self.emit(f"{t}_requant", Requantize, [q], f"{t}_q", {"dtype": at})
+        self.fixed[t] = out
+        return out
+
+    def dense(self, node: Node) -> None:
+        x = self.as_activation(node.inputs[0])
+        xt = self.g.tensors[x].dtype
+        wq, wt = quantize_weights(node.params["weight"], self.cfg.weight_bits)
+        bq = np.rint(node.params["bias"].astype(np.float64) * 2.0 ** (wt.frac + xt.frac)).astype(np.int64)
+        lo, hi = accumulator_bounds(wq, bq, xt)
+        width, _ = bits_for_range(min(lo, -1), hi)
+        acc = Fixed(width, wt.frac + xt.frac, True)
+        self.fixed[node.outputs[0]] = self.emit(
+            node.name, Dense, [x], f"{node.outputs[0]}_acc",
+            {"acc_dtype": acc, "weight_dtype": wt}, {"weight": wq, "bias": bq})
+
+    def relu(self, node: Node) -> None:
+        q = self.fixed[node.inputs[0]]
+        self.fixed[node.outputs[0]] = self.emit(node.name, Relu, [q], f"{node.outputs[0]}_q")
+
+    def shape_op(self, node: Node) -> None:
+        q = self.fixed[node.inputs[0]]
+        ins = [q] + [self.as_float(t) if t in self.src.constants else self.fixed[t] for t in node.inputs[1:] if t]
+        self.fixed[node.outputs[0]] = self.emit(node.name, node.op, ins, f"{node.outputs[0]}_q", dict(node.attrs))
+
+    def float_op(self, node: Node) -> None:
+        """Ops without a fixed-point form run in float on dequantized inputs."""
+        ins = [self.as_float(t) if t else "" for t in node.inputs]
+        outs = tuple(node.outputs)
+        self.g.add_node(Node(node.name, node.op, tuple(ins), outs, dict(node.attrs), dict(node.params)))
+        for t in outs:
+            if t:
+                self.g.tensors[t] = self.src.tensors[t]
+                self.floats[t] = t
+
+    def run(self) -> Graph:
+        for name in self.src.inputs:
+            it = activation_type(self.ranges[name], self.cfg.input_bits or self.cfg.act_bits)
+            self.g.tensors[name] = self.src.tensors[name]
+            self.floats[name] = name
+            self.fixed[name] = self.emit(f"{name}_quant", Quantize, [name], f"{name}_q", {"dtype": it})
+        for node in self.src.nodes():
+            data_in = node.inputs[0] if node.inputs else None
+            if node.op is Dense:
+                self.dense(node)
+            elif node.op is Relu and data_in in self.fixed:
+                self.relu(node)
+            elif node.op.shape_only and data_in in self.fixed:
+                self.shape_op(node)
+            else:
+                self.float_op(node)
+        outputs = []
+        for t in self.src.outputs:
+            f = self.as_float(t)
+            outputs.append(f)
+        self.g.outputs = outputs
+        self.g.remove_unused()
+        return self.g
+
+
+def quantize(graph: Graph, calib: dict[str, np.ndarray], cfg: QuantConfig = QuantConfig()) -> Graph:
+    """Float canonical graph + calibration inputs -> fixed-point graph (a new Graph)."""
+    ranges = execute(graph, calib, keep_all=True)
+    g = _Builder(graph, {k: np.asarray(v) for k, v in ranges.items()}, cfg).run()
+    verify(g)
+    return g

@@ -1,0 +1,76 @@
+"""report.json for a compile: per-layer shapes, types, folding, cycles and
+weight storage, then totals. Plain data; the CLI formats it."""
+from __future__ import annotations
+
+from hwcomp.hw.chain import mvu_chain
+from hwcomp.hw.design import StreamDesign
+from hwcomp.ir.graph import Graph
+
+
+def compile_report(hw_graph: Graph, design: StreamDesign, model: str, options: dict) -> dict:
+    layers = []
+    for node, layer in zip(mvu_chain(hw_graph), design.layers):
+        a = node.attrs
+        layers.append({
+            "name": node.name,
+            "module": layer.name,
+            "op": node.op.name,
+            "rows": layer.rows,
+            "cols": layer.cols,
+            "input": str(hw_graph.tensors[node.inputs[0]]),
+            "output": str(hw_graph.tensors[node.outputs[0]]),
+            "weight_dtype": str(a["weight_dtype"]),
+            "acc_dtype": str(a["acc_dtype"]),
+            "relu": a["relu"],
+            "requant_shift": a["shift"] if a["requant"] else None,
+            "pe": layer.pe,
+            "simd": layer.simd,
+            "nf": layer.nf,
+            "sf": layer.sf,
+            "macs": layer.macs,
+            "cycles": layer.cycles,
+            "ideal_cycles": round(layer.macs / (layer.pe * layer.simd), 3),
+            "weight_bits": layer.rows * layer.cols * layer.weight_width,
+            "float_weight_bits": layer.rows * layer.cols * 32,
+        })
+    ii = max(l["cycles"] for l in layers)
+    ideal = max(l["ideal_cycles"] for l in layers)
+    wbits = sum(l["weight_bits"] for l in layers)
+    return {
+        "model": model,
+        "top": design.name,
+        "options": options,
+        "layers": layers,
+        "totals": {
+            "layers": len(layers),
+            "macs": sum(l["macs"] for l in layers),
+            "lanes": sum(l["pe"] * l["simd"] for l in layers),
+            "weight_bits": wbits,
+            "compression_vs_float32": round(sum(l["float_weight_bits"] for l in layers) / wbits, 3),
+            "expected_ii_cycles": ii,
+            "ideal_ii_cycles": ideal,
+            "expected_pe_utilization": round(ideal / ii, 4),
+        },
+        "stream": {
+            "s_axis_tdata_bits": design.s_tdata_width, "in_lanes": design.in_lanes,
+            "in_element": f"{'s' if design.in_signed else 'u'}{design.in_width}", "in_beats": design.in_beats,
+            "m_axis_tdata_bits": design.m_tdata_width, "out_lanes": design.out_lanes,
+            "out_element": f"{'s' if design.out_signed else 'u'}{design.out_width}", "out_beats": design.out_beats,
+        },
+    }
+
+
+def format_compile_report(rep: dict) -> str:
+    head = ("layer", "rows x cols", "weights", "out", "PE", "SIMD", "cycles", "ideal")
+    rows = [head] + [
+        (l["name"], f"{l['rows']}x{l['cols']}", l["weight_dtype"], l["output"].split("[")[0], str(l["pe"]),
+         str(l["simd"]), str(l["cycles"]), f"{l['ideal_cycles']:g}")
+        for l in rep["layers"]
+    ]
+    w = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows]
+    t = rep["totals"]
+    lines.append(f"II {t['expected_ii_cycles']} cycles (ideal {t['ideal_ii_cycles']:g}, "
+                 f"utilization {t['expected_pe_utilization']:.3f}), {t['macs']:,} MACs on {t['lanes']} lanes, "
+                 f"weights {t['weight_bits']:,} bits ({t['compression_vs_float32']:g}x smaller than float32)")
+    return "\n".join(lines)
