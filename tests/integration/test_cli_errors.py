@@ -1,0 +1,89 @@
+"""User errors end in one line naming the file (and node/op), exit status 2, no traceback."""
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from hwcomp.cli import main
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def save(model, path):
+    onnx.save(model, str(path))
+    return path
+
+
+def lstm_model(path):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 4, 16])
+    w = helper.make_tensor("W", TensorProto.FLOAT, [1, 64, 8], np.zeros(512, np.float32))
+    r = helper.make_tensor("R", TensorProto.FLOAT, [1, 64, 16], np.zeros(1024, np.float32))
+    nodes = [helper.make_node("LSTM", ["x", "W", "R"], ["y"], name="lstm0", hidden_size=16)]
+    g = helper.make_graph(nodes, "lstm", [x], [y], [w, r])
+    return save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), path)
+
+
+def test_not_onnx(tmp_path, capsys):
+    bad = tmp_path / "junk.onnx"
+    bad.write_bytes(b"\x00\x01 definitely not a protobuf \xff" * 10)
+    code, _, err = run_cli(["inspect", bad], capsys)
+    assert code == 2 and "junk.onnx" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_file(tmp_path, capsys):
+    code, _, err = run_cli(["compile", tmp_path / "nope.onnx", "-o", tmp_path / "b"], capsys)
+    assert code == 2 and "nope.onnx" in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_unsupported_op_names_node_and_lists_supported(tmp_path, capsys):
+    path = lstm_model(tmp_path / "lstm.onnx")
+    code, _, err = run_cli(["compile", path, "-o", tmp_path / "b"], capsys)
+    assert code == 2
+    assert "lstm.onnx" in err and "lstm0" in err and "LSTM" in err and "Gemm" in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_dynamic_non_batch_dimension_needs_input_shape(tmp_path, capsys):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "features"])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "features"])
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "dyn", [x], [y])
+    path = save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), tmp_path / "dyn.onnx")
+    code, _, err = run_cli(["inspect", path], capsys)
+    assert code == 2 and "dyn.onnx" in err and "--input-shape" in err
+    code, out, _ = run_cli(["inspect", path, "--input-shape", "1,16"], capsys)
+    assert code == 0 and "float32[1x16]" in out
+
+
+def test_output_dir_with_unrelated_files_is_refused(tmp_path, capsys, digits_mlp):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    code, _, err = run_cli(["compile", digits_mlp["onnx"], "-o", out, "--calib", digits_mlp["calib"]], capsys)
+    assert code == 2 and "taken" in err
+    assert (out / "thesis.tex").read_text() == "precious" and len(list(out.iterdir())) == 1
+
+
+def test_bad_bits_and_bad_calib(tmp_path, capsys, digits_mlp):
+    code, _, err = run_cli(["compile", digits_mlp["onnx"], "-o", tmp_path / "b", "--bits", "eight"], capsys)
+    assert code == 2 and "--bits" in err
+    np.savez(tmp_path / "c.npz", images=np.zeros((3, 64)))
+    code, _, err = run_cli(["compile", digits_mlp["onnx"], "-o", tmp_path / "b", "--calib", tmp_path / "c.npz"], capsys)
+    assert code == 2 and "c.npz" in err and "'x'" in err
+
+
+def test_console_script_exit_status_without_traceback(tmp_path):
+    bad = tmp_path / "x.onnx"
+    bad.write_text("hello")
+    p = subprocess.run([sys.executable, "-m", "hwcomp", "inspect", str(bad)], capture_output=True, text=True)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "x.onnx" in p.stderr
