@@ -14,7 +14,7 @@ from hwcomp.hw.design import pack_beats, unpack_beats
 from hwcomp.ir.execute import execute
 from hwcomp.ir.serialize import load_graph
 from hwcomp.outdir import read_manifest
-from hwcomp.sim.runner import run_stream
+from hwcomp.sim.stream import run_stream
 
 
 def accuracy(out: np.ndarray, y: np.ndarray | None) -> float | None:
@@ -52,7 +52,8 @@ def simulate_build(build_dir: str | Path, data: str | Path | tuple[np.ndarray, n
     say(f"simulating {len(x)} samples in Verilator")
     res = run_stream(root / "rtl", d["top"], [root / s for s in d["sources"]], words, d["out_beats"],
                      d["s_tdata_width"], d["m_tdata_width"], stall_prob=stall_prob, seed=seed,
-                     work_dir=root / "sim_build", progress=say)
+                     work_dir=root / "sim_build",
+                     progress=lambda done, total: say(f"RTL: {done}/{total} samples"))
     rtl = unpack_beats(res.out_words, d["out_lanes"], d["out_width"], d["out_signed"], d["out_elems"])
     bad = np.flatnonzero((rtl != hw_out).any(axis=1))
     # The RTL result continues through the host part of the graph (dequantize, softmax).
