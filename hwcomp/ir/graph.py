@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 
 def frozen_array(a: Any) -> np.ndarray:
+    """A read-only array; one that is already read-only is shared, not copied."""
+    if isinstance(a, np.ndarray) and not a.flags.writeable:
+        return a
     arr = np.array(a, copy=True)
     arr.setflags(write=False)
     return arr

@@ -1,0 +1,278 @@
+"""Verilog backend: a StreamDesign -> top module, generic modules, ROM images.
+
+Output directory after `write_verilog(design, outdir)`:
+
+    hwcomp_fifo.v           generic modules, copied unchanged
+    hwcomp_mvu.v
+    <top>.v                 generated top (templates/top.v.j2)
+    <layer>_weights.mem     $readmemh images, one pair per layer
+    <layer>_bias.mem
+
+<top> and <layer> are the design's names through sanitize_identifier
+(`top_module_name(design)` gives the top's).
+
+The ROMs read {MEM_DIR, "<layer>_weights.mem"}. MEM_DIR defaults to "./",
+so either run the tool with the output directory as working directory, or
+set MEM_DIR to a directory ending in "/":
+    Verilator   -GMEM_DIR='"/abs/out/"'
+    Icarus      -P<top>.MEM_DIR='"/abs/out/"'
+    Yosys       read_verilog -defer ...; chparam -set MEM_DIR "/abs/out/" <top>
+Yosys needs `read_verilog -defer` in any case: without it, it elaborates
+hwcomp_mvu with its default parameters and looks for "weights.mem".
+
+Every number in the HDL is decided here; the template only substitutes.
+"""
+from __future__ import annotations
+
+import importlib.resources
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from hwcomp.backends.identifiers import sanitize_identifier, unique_identifiers
+from hwcomp.backends.rom_images import bias_lines, weight_lines, write_lines
+from hwcomp.hw.design import MVULayer, StreamDesign, ceil_div
+from hwcomp.hw.numerics import accumulator_bounds, int_range
+
+# Generic modules copied next to every generated top, in compile order.
+LIBRARY_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu.v")
+RESERVED_NAMES = tuple(Path(m).stem for m in LIBRARY_MODULES)
+# Cycles from the input handshake of a vector's last step to the handshake of
+# its last output word, when nothing stalls (see hwcomp_mvu.v).
+MVU_LATENCY = 4
+
+
+def top_module_name(design: StreamDesign) -> str:
+    """The generated top module's name (also its file's stem)."""
+    return sanitize_identifier(design.name, RESERVED_NAMES)
+
+
+def template_dir() -> Path:
+    try:
+        return Path(str(importlib.resources.files("hwcomp.templates")))
+    except ModuleNotFoundError:  # source checkout whose editable install predates templates/
+        return Path(__file__).resolve().parents[2] / "templates"
+
+
+# ---------------------------------------------------------------- checks
+
+def check_layer(layer: MVULayer) -> None:
+    """Raise ValueError if the layer cannot be built exactly as described."""
+    def fail(msg: str) -> None:
+        raise ValueError(f"layer {layer.name}: {msg}")
+
+    if min(layer.rows, layer.cols, layer.pe, layer.simd) < 1:
+        fail("rows, cols, pe and simd must be >= 1")
+    if min(layer.in_width, layer.weight_width, layer.acc_width, layer.out_width) < 1:
+        fail("widths must be >= 1")
+    w, b = np.asarray(layer.weights), np.asarray(layer.bias)
+    if w.shape != (layer.rows_p, layer.cols_p) or b.shape != (layer.rows_p,):
+        fail(f"weights {w.shape} / bias {b.shape} are not padded to ({layer.rows_p}, {layer.cols_p})")
+    if w[layer.rows:].any() or w[:, layer.cols:].any() or b[layer.rows:].any():
+        fail("padded rows and columns must have zero weights and bias")
+    w_lo, w_hi = int_range(layer.weight_width, True)
+    if w.size and (w.min() < w_lo or w.max() > w_hi):
+        fail(f"weights outside int{layer.weight_width}")
+    acc_lo, acc_hi = int_range(layer.acc_width, True)
+    lo, hi = accumulator_bounds(layer)
+    if lo < acc_lo or hi > acc_hi:
+        fail(f"accumulator range [{lo}, {hi}] overflows acc_width {layer.acc_width}")
+    if layer.in_fifo_depth < 2:
+        # tready of hwcomp_fifo is registered: one word holds only every other cycle.
+        fail("in_fifo_depth must be >= 2 for full rate")
+    if not layer.requant:
+        if layer.out_width != layer.acc_width or not layer.out_signed:
+            fail("without requant the output is the signed accumulator (out_width == acc_width)")
+        return
+    if not 0 <= layer.shift <= layer.acc_width:
+        fail(f"shift {layer.shift} outside [0, acc_width]")
+    o_lo, o_hi = int_range(layer.out_width, layer.out_signed)
+    if not o_lo <= layer.out_min <= layer.out_max <= o_hi:
+        fail(f"saturation bounds [{layer.out_min}, {layer.out_max}] do not fit the output type")
+    r_lo, r_hi = int_range(layer.acc_width + 1, True)
+    if layer.out_min > r_hi or layer.out_max < r_lo:
+        fail("saturation bounds lie outside every reachable value")
+
+
+def check_design(design: StreamDesign) -> None:
+    if not design.layers:
+        raise ValueError(f"design {design.name}: no layers")
+    for layer in design.layers:
+        check_layer(layer)
+    if design.in_elems != design.layers[0].cols or design.out_elems != design.layers[-1].rows:
+        raise ValueError(f"design {design.name}: in_elems/out_elems disagree with the layers")
+    for a, b in zip(design.layers, design.layers[1:]):
+        if (b.simd, b.cols, b.cols_p, b.in_width, b.in_signed) != (
+            a.pe, a.rows, a.rows_p, a.out_width, a.out_signed
+        ):
+            raise ValueError(
+                f"layers {a.name} -> {b.name}: the consumer's simd/cols/input type must equal "
+                "the producer's pe/rows/output type"
+            )
+
+
+# ---------------------------------------------------------------- literals
+
+def _sized_hex(value: int, width: int) -> str:
+    return f"{width}'h{value & ((1 << width) - 1):0{ceil_div(width, 4)}x}"
+
+
+def mvu_parameters(layer: MVULayer) -> tuple[tuple[str, str], ...]:
+    """hwcomp_mvu parameters as Verilog literals (without the file names)."""
+    # The saturation bounds are compared in the (acc_width + 1)-bit rounding
+    # domain. Every rounded value lies inside it, so moving a bound that lies
+    # outside onto the domain's edge changes no result.
+    r_lo, r_hi = int_range(layer.acc_width + 1, True)
+    out_min = max(layer.out_min, r_lo) if layer.requant else 0
+    out_max = min(layer.out_max, r_hi) if layer.requant else 0
+    values = [
+        ("PE", layer.pe), ("SIMD", layer.simd), ("NF", layer.nf), ("SF", layer.sf),
+        ("IN_W", layer.in_width), ("IN_SIGNED", int(layer.in_signed)),
+        ("W_W", layer.weight_width), ("ACC_W", layer.acc_width),
+        ("RELU", int(layer.relu)), ("REQUANT", int(layer.requant)),
+        ("SHIFT", layer.shift if layer.requant else 0),
+    ]
+    literals = [(name, str(int(v))) for name, v in values]
+    literals += [
+        ("OUT_MIN", _sized_hex(out_min, layer.acc_width + 1)),
+        ("OUT_MAX", _sized_hex(out_max, layer.acc_width + 1)),
+        ("OUT_W", str(layer.out_width)),
+    ]
+    return tuple(literals)
+
+
+# ---------------------------------------------------------------- top context
+
+@dataclass(frozen=True)
+class LayerContext:
+    name: str                               # sanitized; instance and file names
+    prefix: str                             # wire prefix, l<index>
+    summary: str                            # one comment line
+    fifo_depth: int
+    in_word_w: int
+    out_word_w: int
+    params: tuple[tuple[str, str], ...]
+    weight_file: str
+    bias_file: str
+
+
+@dataclass(frozen=True)
+class LinkContext:
+    src: str                                # producer prefix
+    dst: str                                # consumer prefix
+
+
+@dataclass(frozen=True)
+class TopContext:
+    module: str
+    in_elems: int
+    in_beats: int
+    in_lanes: int
+    in_width: int
+    out_elems: int
+    out_beats: int
+    out_lanes: int
+    out_width: int
+    s_tdata_w: int
+    m_tdata_w: int
+    s_pad_w: int                            # byte padding bits of s_axis_tdata
+    m_pad_w: int                            # byte padding bits of m_axis_tdata
+    beat_w: int                             # output beat counter width
+    beat_zero: str
+    last_beat: str
+    tail_mask: str | None                   # zeroes unused lanes of the last beat
+    layers: tuple[LayerContext, ...]
+    links: tuple[LinkContext, ...]
+
+
+def _layer_context(index: int, layer: MVULayer, name: str) -> LayerContext:
+    kind = "requant" if layer.requant else "accumulator out"
+    summary = (
+        f"{name}: {layer.rows}x{layer.cols} (padded {layer.rows_p}x{layer.cols_p}), "
+        f"PE {layer.pe}, SIMD {layer.simd}, {layer.cycles} cycles/vector, "
+        f"{'relu, ' if layer.relu else ''}{kind}"
+    )
+    return LayerContext(
+        name=name,
+        prefix=f"l{index}",
+        summary=summary,
+        fifo_depth=layer.in_fifo_depth,
+        in_word_w=layer.simd * layer.in_width,
+        out_word_w=layer.pe * layer.out_width,
+        params=mvu_parameters(layer),
+        weight_file=f"{name}_weights.mem",
+        bias_file=f"{name}_bias.mem",
+    )
+
+
+def top_context(design: StreamDesign) -> TopContext:
+    check_design(design)
+    module, *names = unique_identifiers(
+        [design.name] + [layer.name for layer in design.layers], RESERVED_NAMES
+    )
+    layers = tuple(_layer_context(i, layer, n) for i, (layer, n) in enumerate(zip(design.layers, names)))
+    out_word_w = design.out_lanes * design.out_width
+    beat_w = max(1, (design.out_beats - 1).bit_length())
+    tail = design.out_elems - (design.out_beats - 1) * design.out_lanes
+    tail_mask = None
+    if tail < design.out_lanes:
+        tail_mask = _sized_hex((1 << (tail * design.out_width)) - 1, out_word_w)
+    return TopContext(
+        module=module,
+        in_elems=design.in_elems,
+        in_beats=design.in_beats,
+        in_lanes=design.in_lanes,
+        in_width=design.in_width,
+        out_elems=design.out_elems,
+        out_beats=design.out_beats,
+        out_lanes=design.out_lanes,
+        out_width=design.out_width,
+        s_tdata_w=design.s_tdata_width,
+        m_tdata_w=design.m_tdata_width,
+        s_pad_w=design.s_tdata_width - design.in_lanes * design.in_width,
+        m_pad_w=design.m_tdata_width - out_word_w,
+        beat_w=beat_w,
+        beat_zero=f"{beat_w}'d0",
+        last_beat=f"{beat_w}'d{design.out_beats - 1}",
+        tail_mask=tail_mask,
+        layers=layers,
+        links=tuple(LinkContext(a.prefix, b.prefix) for a, b in zip(layers, layers[1:])),
+    )
+
+
+def render_top(ctx: TopContext) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    return env.get_template("top.v.j2").render(ctx=ctx)
+
+
+# ---------------------------------------------------------------- files
+
+def write_verilog(design: StreamDesign, outdir: Path) -> list[Path]:
+    """Write the design's Verilog and ROM images into outdir; return the files written.
+
+    Verilog sources come first, in compile order (library modules, then the
+    top), followed by the .mem files.
+    """
+    ctx = top_context(design)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    files = []
+    for module in LIBRARY_MODULES:
+        dst = outdir / module
+        shutil.copyfile(template_dir() / module, dst)
+        files.append(dst)
+    top = outdir / f"{ctx.module}.v"
+    top.write_bytes(render_top(ctx).encode("ascii"))
+    files.append(top)
+    for layer, lctx in zip(design.layers, ctx.layers):
+        files.append(write_lines(outdir / lctx.weight_file, weight_lines(layer)))
+        files.append(write_lines(outdir / lctx.bias_file, bias_lines(layer)))
+    return files

@@ -1,0 +1,307 @@
+"""Import a float ONNX model (opsets 9..21) into an IR Graph.
+
+What import does beyond a one-to-one translation, and why:
+- Initializers become graph constants, also when an old exporter lists them
+  as graph inputs too (they are not real inputs).
+- A dynamic batch dimension is typed as 1 and recorded in
+  meta["dynamic_batch"]; any other dynamic dimension needs `input_shape`.
+- Each op's `from_onnx` fills ONNX defaults and removes opset differences, so
+  the IR never depends on the opset.
+- Nodes whose inputs are all constants (Constant, exporters' shape arithmetic,
+  ConstantOfShape weight generators), and Shape of a statically typed tensor,
+  are evaluated at import: shapes must be static for typing, and weights must
+  be constants for the hardware.
+- Node names stay the ONNX names when they are non-empty and unique;
+  otherwise f"{op_type}_{index}". meta["onnx_names"] maps IR name -> ONNX name.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+import hwcomp.ops.onnx_ops  # noqa: F401  (registers the ops)
+from hwcomp.errors import HwcompError
+from hwcomp.ir.dtypes import FLOAT32
+from hwcomp.ir.graph import Graph, Node
+from hwcomp.ir.tensor import TensorType
+from hwcomp.ir.verify import verify
+from hwcomp.ops.base import op_for_onnx, supported_onnx_types
+
+MIN_OPSET, MAX_OPSET = 9, 21
+DEFAULT_DOMAINS = ("", "ai.onnx")
+
+InputShapes = dict[str, tuple] | tuple | None
+
+
+def load_onnx(path, input_shape: InputShapes = None) -> Graph:
+    """Read `path` and return a typed, verified Graph.
+
+    input_shape fixes dynamic dimensions: a tuple for a single-input model, or
+    {input name: shape}. Raises HwcompError for anything the user can fix.
+    """
+    path = Path(path)
+    label = str(path)
+    model = _read(path)
+    opset = _default_opset(model, label)
+    _check_ops(model.graph, label)
+
+    if model.graph.sparse_initializer:
+        raise HwcompError(f"{label}: sparse initializers are not supported; supported: dense initializers")
+    g = Graph(model.graph.name or path.stem)
+    g.meta.update(source=label, onnx_opset=opset, dynamic_batch=False)
+    for init in model.graph.initializer:
+        _set_constant(g, init.name, _array(init))
+    _add_inputs(g, model.graph, _shapes_by_name(model.graph, input_shape, label), label)
+    g.outputs = [o.name for o in model.graph.output]
+    _add_nodes(g, model.graph, opset, label)
+    for t in g.outputs:
+        if t not in g.tensors and t not in g.constants:
+            raise HwcompError(f"{label}: graph output {t!r} is never produced")
+    g.remove_unused()
+    verify(g)
+    return g
+
+
+# --- reading -------------------------------------------------------------
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
+def _read(path: Path) -> onnx.ModelProto:
+    label = str(path)
+    if not path.exists():
+        raise HwcompError(f"{label}: file not found")
+    if not path.is_file():
+        raise HwcompError(f"{label}: not a file")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # protobuf raises DecodeError, RuntimeWarning, ... on garbage
+        raise HwcompError(f"{label}: not an ONNX model (cannot parse it: {_one_line(e)})") from None
+    if not model.HasField("graph") or not model.opset_import:
+        raise HwcompError(f"{label}: not an ONNX model (no graph or opset found)")
+    try:
+        # Relative external-data locations resolve against the model's directory.
+        onnx.external_data_helper.load_external_data_for_model(model, str(path.parent))
+    except (OSError, ValueError, onnx.checker.ValidationError) as e:
+        raise HwcompError(f"{label}: cannot load external weight data ({_one_line(e)})") from None
+    try:
+        onnx.checker.check_model(_skeleton(model))
+    except Exception as e:  # ValidationError, or the C++ checker's own exceptions
+        raise HwcompError(f"{label}: invalid ONNX model: {_one_line(e)}") from None
+    return model
+
+
+def _skeleton(model: onnx.ModelProto, max_elements: int = 4096) -> onnx.ModelProto:
+    """The model with large initializers turned into typed graph inputs.
+
+    The checker serializes the whole model; for weights only the shape matters
+    to it (the values are checked when we convert them), and skipping the bytes
+    makes checking cheap for large models and lifts the 2 GB protobuf limit.
+    """
+    graph = model.graph
+    m = onnx.ModelProto(ir_version=model.ir_version, opset_import=model.opset_import, functions=model.functions)
+    g = m.graph
+    g.name = graph.name
+    g.node.extend(graph.node)
+    g.output.extend(graph.output)
+    g.value_info.extend(graph.value_info)
+    g.input.extend(graph.input)
+    listed = {i.name for i in graph.input}
+    for init in graph.initializer:
+        if _elements(init) <= max_elements:
+            g.initializer.append(init)
+        elif init.name not in listed:
+            g.input.append(onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
+    return m
+
+
+def _elements(t: onnx.TensorProto) -> int:
+    n = 1
+    for d in t.dims:
+        n *= d
+    return n
+
+
+def _default_opset(model: onnx.ModelProto, label: str) -> int:
+    versions = [o.version for o in model.opset_import if o.domain in DEFAULT_DOMAINS]
+    if not versions:
+        raise HwcompError(f"{label}: no ai.onnx opset imported; supported: opsets {MIN_OPSET}..{MAX_OPSET}")
+    opset = int(versions[0])
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise HwcompError(f"{label}: ONNX opset {opset} is not supported; supported: opsets {MIN_OPSET}..{MAX_OPSET}")
+    return opset
+
+
+def _check_ops(graph: onnx.GraphProto, label: str) -> None:
+    """Report every unsupported node at once, so one run shows all the work to do."""
+    bad = []
+    for i, n in enumerate(graph.node):
+        name = n.name or f"{n.op_type}_{i}"
+        if n.domain not in DEFAULT_DOMAINS:
+            bad.append(f"node '{name}' ({n.domain}.{n.op_type})")
+        elif op_for_onnx(n.op_type) is None:
+            bad.append(f"node '{name}' ({n.op_type})")
+    if bad:
+        raise HwcompError(
+            f"{label}: unsupported ops: {', '.join(bad)}; supported (domain ai.onnx): {', '.join(supported_onnx_types())}"
+        )
+
+
+def _array(t: onnx.TensorProto) -> np.ndarray:
+    a = numpy_helper.to_array(t)
+    return a.astype(np.float32, copy=False) if np.issubdtype(a.dtype, np.floating) else a
+
+
+def _set_constant(g: Graph, name: str, value: np.ndarray) -> None:
+    """Like Graph.add_constant without its defensive copy: nothing else holds
+    `value`, and weights can be hundreds of MB."""
+    value = np.asarray(value)
+    value.setflags(write=False)
+    g.constants[name] = value
+
+
+# --- inputs --------------------------------------------------------------
+
+def _shapes_by_name(graph: onnx.GraphProto, input_shape: InputShapes, label: str) -> dict[str, tuple]:
+    inits = {i.name for i in graph.initializer}
+    names = [i.name for i in graph.input if i.name not in inits]
+    if input_shape is None:
+        return {}
+    if not isinstance(input_shape, dict):
+        if len(names) != 1:
+            raise HwcompError(f"{label}: the model has inputs {names}; give input shapes by name")
+        input_shape = {names[0]: input_shape}
+    unknown = sorted(set(input_shape) - set(names))
+    if unknown:
+        raise HwcompError(f"{label}: input_shape names {unknown} are not model inputs; inputs: {names}")
+    return {k: tuple(int(d) for d in v) for k, v in input_shape.items()}
+
+
+def _add_inputs(g: Graph, graph: onnx.GraphProto, given: dict[str, tuple], label: str) -> None:
+    for vi in graph.input:
+        if vi.name in g.constants:
+            continue
+        tt = vi.type.tensor_type
+        if not vi.type.HasField("tensor_type") or tt.elem_type != onnx.TensorProto.FLOAT:
+            kind = onnx.TensorProto.DataType.Name(tt.elem_type) if vi.type.HasField("tensor_type") else "non-tensor"
+            raise HwcompError(f"{label}: input '{vi.name}' has type {kind}; supported: FLOAT (float32) inputs")
+        dims = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in tt.shape.dim]
+        has_shape = tt.HasField("shape")
+        if vi.name in given:
+            shape = given[vi.name]
+            if min(shape, default=1) < 1:
+                raise HwcompError(f"{label}: input_shape {shape} for '{vi.name}' has a non-positive dimension")
+            if has_shape and (len(shape) != len(dims) or any(d is not None and d != s for d, s in zip(dims, shape))):
+                raise HwcompError(f"{label}: input_shape {shape} for '{vi.name}' contradicts the model's {_dims_text(tt)}")
+            g.meta["dynamic_batch"] |= bool(dims) and dims[0] is None
+        elif not has_shape:
+            raise HwcompError(f"{label}: input '{vi.name}' has no shape; give it with --input-shape (e.g. 1,3,32,32)")
+        else:
+            dynamic = [i for i, d in enumerate(dims) if d is None]
+            if any(i > 0 for i in dynamic):
+                template = ",".join(
+                    str(d) if d else "1" if i == 0 else (tt.shape.dim[i].dim_param or "?") for i, d in enumerate(dims)
+                )
+                raise HwcompError(
+                    f"{label}: input '{vi.name}' has dynamic dimensions {_dims_text(tt)} beyond the batch; "
+                    f"give its shape with --input-shape {template} (numbers for the names)"
+                )
+            if dynamic:
+                g.meta["dynamic_batch"] = True
+            shape = tuple(d or 1 for d in dims)
+        g.inputs.append(vi.name)
+        g.tensors[vi.name] = TensorType(shape, FLOAT32)
+
+
+def _dims_text(tt) -> str:
+    return "[" + ", ".join(d.dim_param or (str(d.dim_value) if d.HasField("dim_value") else "?") for d in tt.shape.dim) + "]"
+
+
+# --- nodes ---------------------------------------------------------------
+
+def _node_names(nodes) -> list[str]:
+    counts: dict[str, int] = {}
+    for n in nodes:
+        counts[n.name] = counts.get(n.name, 0) + 1
+    keep = {n.name for n in nodes if n.name and counts[n.name] == 1}
+    names, taken = [], set(keep)
+    for i, n in enumerate(nodes):
+        if n.name in keep:
+            names.append(n.name)
+            continue
+        name, k = f"{n.op_type}_{i}", 1
+        while name in taken:
+            name, k = f"{n.op_type}_{i}_{k}", k + 1
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def _attr(a: onnx.AttributeProto, where: str):
+    kind = a.type
+    if kind == onnx.AttributeProto.TENSOR:
+        return _array(a.t)
+    if kind in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS, onnx.AttributeProto.SPARSE_TENSOR,
+                onnx.AttributeProto.SPARSE_TENSORS, onnx.AttributeProto.TENSORS, onnx.AttributeProto.TYPE_PROTO,
+                onnx.AttributeProto.TYPE_PROTOS):
+        kind_name = onnx.AttributeProto.AttributeType.Name(kind)
+        raise HwcompError(f"{where}: attribute '{a.name}' of kind {kind_name} is not supported")
+    v = onnx.helper.get_attribute_value(a)
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, list):
+        return [x.decode() if isinstance(x, bytes) else x for x in v]
+    return v
+
+
+def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str) -> None:
+    consumed = {t for n in graph.node for t in n.input} | set(g.outputs)
+    names = _node_names(graph.node)
+    g.meta["onnx_names"] = {}
+    for proto, name in zip(graph.node, names):
+        where = f"{label}: node '{proto.name or name}' ({proto.op_type})"
+        op = op_for_onnx(proto.op_type)
+        attrs = {a.name: _attr(a, where) for a in proto.attribute}
+        # Optional outputs nothing reads are blanked, so ops can reject only the ones in use.
+        outputs = [t if (i == 0 or t in consumed) else "" for i, t in enumerate(proto.output)]
+        node = Node(name, op, tuple(proto.input), tuple(outputs), attrs)
+        for t in node.inputs:
+            if t and t not in g.tensors and t not in g.constants:
+                raise HwcompError(f"{where}: input {t!r} is not produced before the node")
+        try:
+            if hasattr(op, "from_onnx"):
+                op.from_onnx(node, g, opset)
+            if _fold(g, node):
+                continue
+            types = op.infer(node, g)
+        except HwcompError as e:
+            raise HwcompError(f"{where}: {e}") from None
+        except (ValueError, NotImplementedError, IndexError) as e:
+            raise HwcompError(f"{where}: {_one_line(e)}") from None
+        for t, ty in zip(node.outputs, types):
+            if t:
+                g.tensors[t] = ty
+        g.add_node(node)
+        g.meta["onnx_names"][name] = proto.name
+
+
+def _fold(g: Graph, node: Node) -> bool:
+    """Evaluate the node now if its value is known at import; True if folded."""
+    if any(t in g.outputs for t in node.outputs):
+        return False  # a graph output stays a computed tensor
+    static = getattr(node.op, "static_value", None)
+    if static is not None:
+        values = static(node, g)
+    elif all(t in g.constants for t in node.inputs if t):
+        values = node.op.execute(node, [g.constants[t] if t else None for t in node.inputs], g)
+    else:
+        return False
+    for t, v in zip(node.outputs, values):
+        if t:
+            _set_constant(g, t, v)
+    return True

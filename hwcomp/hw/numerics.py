@@ -1,0 +1,83 @@
+"""Golden model of the matrix-vector unit's integer semantics (docs/numerics.md).
+
+    acc = sum_j W[r, j] * x[j] + bias[r]          exact
+    acc = max(acc, 0)                             if relu
+    y   = (acc + 2^(shift-1)) >> shift            if requant and shift > 0
+                                                  (arithmetic shift: round half up)
+    y   = acc                                     if requant and shift == 0
+    y   = clip(y, out_min, out_max)               if requant
+    y   = acc                                     if not requant
+
+The RTL (templates/hwcomp_mvu.v) is checked bit for bit against this.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hwcomp.hw.design import MVULayer
+
+
+def int_range(width: int, signed: bool) -> tuple[int, int]:
+    """Smallest and largest value of a `width`-bit integer."""
+    if signed:
+        return -(1 << (width - 1)), (1 << (width - 1)) - 1
+    return 0, (1 << width) - 1
+
+
+def _fits_int64(layer: MVULayer) -> bool:
+    lo, hi = int_range(layer.in_width, layer.in_signed)
+    x_max = max(abs(lo), abs(hi))
+    w_max = 1 << (layer.weight_width - 1)
+    bias_max = int(np.abs(layer.bias).max(initial=0))
+    return layer.cols_p * x_max * w_max + bias_max < (1 << 62)
+
+
+def accumulate(layer: MVULayer, x_int: np.ndarray) -> np.ndarray:
+    """Exact W x + b over the padded rows: [samples, cols or cols_p] -> [samples, rows_p].
+
+    Inputs may have the logical column count (zero padded here) or the padded one.
+    Values come back as int64, or as Python ints (object array) when int64 could overflow.
+    """
+    x = np.asarray(x_int)
+    if x.ndim != 2 or x.shape[1] not in (layer.cols, layer.cols_p):
+        raise ValueError(f"{layer.name}: expected inputs [samples, {layer.cols}], got {x.shape}")
+    lo, hi = int_range(layer.in_width, layer.in_signed)
+    if x.size and (int(x.min()) < lo or int(x.max()) > hi):
+        raise ValueError(f"{layer.name}: inputs outside [{lo}, {hi}]")
+    dtype = np.int64 if _fits_int64(layer) else object
+    padded = np.zeros((x.shape[0], layer.cols_p), dtype=dtype)
+    padded[:, : x.shape[1]] = x.astype(dtype)
+    weights = np.asarray(layer.weights).astype(dtype)
+    bias = np.asarray(layer.bias).astype(dtype)
+    return padded @ weights.T + bias
+
+
+def activate(layer: MVULayer, acc: np.ndarray) -> np.ndarray:
+    """ReLU and requantization applied to accumulator values."""
+    y = np.maximum(acc, 0) if layer.relu else acc
+    if not layer.requant:
+        return y
+    if layer.shift > 0:
+        # Python's >> on ints (and numpy's on int64) is an arithmetic shift.
+        y = (y + (1 << (layer.shift - 1))) >> layer.shift
+    return np.clip(y, layer.out_min, layer.out_max)
+
+
+def mvu_reference(layer: MVULayer, x_int: np.ndarray) -> np.ndarray:
+    """[samples, cols] integer inputs -> [samples, rows] integer outputs, bit exact."""
+    y = activate(layer, accumulate(layer, x_int))[:, : layer.rows]
+    return y.astype(np.int64) if _fits_int64(layer) else y
+
+
+def accumulator_bounds(layer: MVULayer) -> tuple[int, int]:
+    """Smallest and largest W x + b over every row and every input in range.
+
+    Each partial product lies between W*x_min and W*x_max, so the row sum's
+    extremes are the sums of the per-term extremes.
+    """
+    x_lo, x_hi = int_range(layer.in_width, layer.in_signed)
+    w = np.asarray(layer.weights, dtype=object)
+    a, b = w * x_lo, w * x_hi
+    lo = np.minimum(a, b).sum(axis=1) + np.asarray(layer.bias, dtype=object)
+    hi = np.maximum(a, b).sum(axis=1) + np.asarray(layer.bias, dtype=object)
+    return int(min(lo, default=0)), int(max(hi, default=0))

@@ -1,0 +1,75 @@
+// hwcomp: synchronous first-word-fall-through FIFO with valid/ready ports.
+//
+// Used between layers and as the output buffer of each MVU. tready and tvalid
+// are decoded from registers only, so no combinational path crosses the FIFO:
+// a chain of blocks joined by FIFOs has no long ready chains. The memory is
+// read asynchronously (distributed RAM / registers), which suits the small
+// depths used between layers.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module hwcomp_fifo #(
+    parameter integer WIDTH = 8,   // bits per word
+    parameter integer DEPTH = 4    // words held, any value >= 1
+) (
+    input  wire             clk,
+    input  wire             rst,            // synchronous, active high
+
+    input  wire [WIDTH-1:0] s_axis_tdata,
+    input  wire             s_axis_tvalid,
+    output wire             s_axis_tready,
+
+    output wire [WIDTH-1:0] m_axis_tdata,
+    output wire             m_axis_tvalid,
+    input  wire             m_axis_tready
+);
+
+localparam integer ADDR_W = DEPTH > 1 ? $clog2(DEPTH) : 1;
+localparam integer COUNT_W = $clog2(DEPTH + 1);
+localparam integer LAST_I = DEPTH - 1;
+localparam [ADDR_W-1:0] LAST = LAST_I[ADDR_W-1:0];
+localparam [COUNT_W-1:0] FULL = DEPTH[COUNT_W-1:0];
+
+reg [WIDTH-1:0] mem [0:DEPTH-1];
+reg [ADDR_W-1:0] wr_ptr;
+reg [ADDR_W-1:0] rd_ptr;
+reg [COUNT_W-1:0] count;
+
+wire push = s_axis_tvalid && s_axis_tready;
+wire pop = m_axis_tvalid && m_axis_tready;
+
+assign s_axis_tready = count != FULL;
+assign m_axis_tvalid = count != {COUNT_W{1'b0}};
+assign m_axis_tdata = mem[rd_ptr];
+
+always @(posedge clk) begin
+    if (push) begin
+        mem[wr_ptr] <= s_axis_tdata;
+    end
+end
+
+always @(posedge clk) begin
+    if (rst) begin
+        wr_ptr <= {ADDR_W{1'b0}};
+        rd_ptr <= {ADDR_W{1'b0}};
+        count <= {COUNT_W{1'b0}};
+    end else begin
+        if (push) begin
+            wr_ptr <= wr_ptr == LAST ? {ADDR_W{1'b0}} : wr_ptr + 1'b1;
+        end
+        if (pop) begin
+            rd_ptr <= rd_ptr == LAST ? {ADDR_W{1'b0}} : rd_ptr + 1'b1;
+        end
+        if (push && !pop) begin
+            count <= count + 1'b1;
+        end else if (pop && !push) begin
+            count <= count - 1'b1;
+        end
+    end
+end
+
+endmodule
+
+`resetall

@@ -1,0 +1,316 @@
+// hwcomp: folded matrix-vector unit, y = requant(relu(W x + b)).
+//
+// Folding: PE rows and SIMD columns per cycle. A vector takes NF*SF steps
+// (row fold nf outer, column fold sf inner), one per cycle, with no bubbles
+// between vectors. During row fold 0 each step takes an input word from
+// s_axis and stores it in the input buffer; later row folds replay the buffer.
+//
+// Pipeline (every stage advances together on `en`):
+//   S0  step counters; issue ROM / buffer reads, accept the input word
+//   S1  weight word, bias word and input word registered
+//   S2  per PE lane: SIMD products summed (dot) registered
+//   S3  per PE lane: accumulator; bias enters on the first column fold
+//   S4  activation (ReLU, round, shift, saturate) written into a 2-word
+//       output FIFO, which drives m_axis.
+// `en` is the output FIFO's tready, decoded from its count register only: the
+// pipeline stalls only while that FIFO is full, and m_axis_tready never
+// reaches s_axis_tready combinationally. Latency: a row fold's output word
+// can be taken 4 cycles after its last step fires (S1, S2, S3, FIFO write).
+//
+// Memory layouts (written by hwcomp.backends.verilog):
+//   WEIGHT_FILE  NF*SF lines, line nf*SF+sf; weight W[nf*PE+p][sf*SIMD+s] at
+//                bits [(p*SIMD+s)*W_W +: W_W] (two's complement)
+//   BIAS_FILE    NF lines; bias b[nf*PE+p] at bits [p*ACC_W +: ACC_W]
+// Stream words: input element s at [s*IN_W +: IN_W], output element p at
+// [p*OUT_W +: OUT_W].
+//
+// All arithmetic is modulo 2^ACC_W; the compiler picks ACC_W so the final
+// sum never overflows, which makes every intermediate wrap harmless.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module hwcomp_mvu #(
+    parameter integer PE = 2,              // output lanes: rows computed in parallel
+    parameter integer SIMD = 2,            // input lanes: columns consumed per step
+    parameter integer NF = 2,              // row folds: padded rows / PE
+    parameter integer SF = 2,              // column folds: padded columns / SIMD
+    parameter integer IN_W = 4,            // input element width
+    parameter integer IN_SIGNED = 1,       // 1: inputs are two's complement, 0: unsigned
+    parameter integer W_W = 4,             // weight width, two's complement
+    parameter integer ACC_W = 16,          // accumulator width, chosen never to overflow
+    parameter integer RELU = 0,            // 1: clamp the accumulator at zero
+    parameter integer REQUANT = 1,         // 1: round, shift, saturate; 0: output the accumulator
+    parameter integer SHIFT = 0,           // right shift, round half up (REQUANT only), <= ACC_W
+    parameter [ACC_W:0] OUT_MIN = 0,       // lower saturation bound, two's complement in ACC_W+1 bits
+    parameter [ACC_W:0] OUT_MAX = 0,       // upper saturation bound, two's complement in ACC_W+1 bits
+    parameter integer OUT_W = 4,           // output element width (equals ACC_W when REQUANT = 0)
+    parameter WEIGHT_FILE = "weights.mem", // $readmemh image of the weight ROM
+    parameter BIAS_FILE = "bias.mem"       // $readmemh image of the bias ROM
+) (
+    input  wire                  clk,
+    input  wire                  rst,      // synchronous, active high
+
+    input  wire [SIMD*IN_W-1:0]  s_axis_tdata,
+    input  wire                  s_axis_tvalid,
+    output wire                  s_axis_tready,
+
+    output wire [PE*OUT_W-1:0]   m_axis_tdata,
+    output wire                  m_axis_tvalid,
+    input  wire                  m_axis_tready
+);
+
+localparam integer IN_WORD_W = SIMD * IN_W;
+localparam integer OUT_WORD_W = PE * OUT_W;
+localparam integer W_WORD_W = PE * SIMD * W_W;
+localparam integer B_WORD_W = PE * ACC_W;
+localparam integer STEPS = NF * SF;
+// Inputs as signed values: unsigned ones gain a zero sign bit.
+localparam integer X_W = IN_SIGNED != 0 ? IN_W : IN_W + 1;
+localparam integer PROD_W = W_W + X_W;
+// Rounding adds up to 2^(SHIFT-1) <= 2^(ACC_W-1): one more bit holds it.
+localparam integer RND_W = ACC_W + 1;
+
+localparam integer NF_CW = NF > 1 ? $clog2(NF) : 1;
+localparam integer SF_CW = SF > 1 ? $clog2(SF) : 1;
+localparam integer STEP_CW = STEPS > 1 ? $clog2(STEPS) : 1;
+localparam integer NF_LAST_I = NF - 1;
+localparam integer SF_LAST_I = SF - 1;
+localparam [NF_CW-1:0] NF_LAST = NF_LAST_I[NF_CW-1:0];
+localparam [SF_CW-1:0] SF_LAST = SF_LAST_I[SF_CW-1:0];
+
+// ---------------------------------------------------------------- S0: steps
+wire en;                                   // pipeline advances this cycle
+reg [NF_CW-1:0] nf;
+reg [SF_CW-1:0] sf;
+reg [STEP_CW-1:0] step;                    // nf*SF + sf: weight ROM address
+
+wire nf_last = nf == NF_LAST;
+wire sf_last = sf == SF_LAST;
+wire in_step = nf == {NF_CW{1'b0}};        // row fold 0 takes words from s_axis
+wire fire = en && (s_axis_tvalid || !in_step);
+
+assign s_axis_tready = en && in_step;
+
+always @(posedge clk) begin
+    if (rst) begin
+        nf <= {NF_CW{1'b0}};
+        sf <= {SF_CW{1'b0}};
+        step <= {STEP_CW{1'b0}};
+    end else if (fire) begin
+        sf <= sf_last ? {SF_CW{1'b0}} : sf + 1'b1;
+        if (sf_last) begin
+            nf <= nf_last ? {NF_CW{1'b0}} : nf + 1'b1;
+        end
+        step <= sf_last && nf_last ? {STEP_CW{1'b0}} : step + 1'b1;
+    end
+end
+
+// ---------------------------------------------------------------- S1: operands
+(* rom_style = "block" *)
+reg [W_WORD_W-1:0] weight_rom [0:STEPS-1];
+// Left to the tool: a few words, usually best as LUTs (Yosys cannot map a
+// ROM onto LUTRAM, so "distributed" would fail there).
+reg [B_WORD_W-1:0] bias_rom [0:NF-1];
+
+initial begin
+    $readmemh(WEIGHT_FILE, weight_rom);
+    $readmemh(BIAS_FILE, bias_rom);
+end
+
+reg s1_valid;
+reg s1_first;                              // first column fold: load the bias
+reg s1_last;                               // last column fold: row fold complete
+reg [W_WORD_W-1:0] s1_weights;
+reg [B_WORD_W-1:0] s1_bias;
+reg [IN_WORD_W-1:0] s1_in;
+wire [IN_WORD_W-1:0] s1_x;                 // the input word this step multiplies
+
+always @(posedge clk) begin
+    if (rst) begin
+        s1_valid <= 1'b0;
+    end else if (en) begin
+        s1_valid <= fire;
+    end
+end
+
+// Registered ROM reads (enable = en) map onto block / distributed RAM.
+always @(posedge clk) begin
+    if (en) begin
+        s1_first <= sf == {SF_CW{1'b0}};
+        s1_last <= sf_last;
+        s1_weights <= weight_rom[step];
+        s1_bias <= bias_rom[nf];
+        s1_in <= s_axis_tdata;
+    end
+end
+
+generate
+    if (NF > 1) begin : g_in_buf
+        // Words of row fold 0, replayed for row folds 1..NF-1.
+        reg [IN_WORD_W-1:0] in_buf [0:SF-1];
+        reg [IN_WORD_W-1:0] s1_buf;
+        reg s1_replay;
+
+        always @(posedge clk) begin
+            if (fire && in_step) begin
+                in_buf[sf] <= s_axis_tdata;
+            end
+        end
+
+        always @(posedge clk) begin
+            if (en) begin
+                s1_buf <= in_buf[sf];
+                s1_replay <= !in_step;
+            end
+        end
+
+        assign s1_x = s1_replay ? s1_buf : s1_in;
+    end else begin : g_no_in_buf
+        assign s1_x = s1_in;
+    end
+endgenerate
+
+// ---------------------------------------------------------------- S2..S4 control
+reg s2_valid;
+reg s2_first;
+reg s2_last;
+reg [B_WORD_W-1:0] s2_bias;
+reg s3_done;                               // accumulators hold a finished row fold
+
+always @(posedge clk) begin
+    if (rst) begin
+        s2_valid <= 1'b0;
+        s3_done <= 1'b0;
+    end else if (en) begin
+        s2_valid <= s1_valid;
+        s3_done <= s2_valid && s2_last;
+    end
+end
+
+always @(posedge clk) begin
+    if (en) begin
+        s2_first <= s1_first;
+        s2_last <= s1_last;
+        s2_bias <= s1_bias;
+    end
+end
+
+// ---------------------------------------------------------------- lanes
+wire [OUT_WORD_W-1:0] y_word;
+
+genvar p, s;
+generate
+    for (p = 0; p < PE; p = p + 1) begin : g_pe
+        // S2: products of this row with the input word, as ACC_W-bit terms.
+        wire [SIMD*ACC_W-1:0] terms;
+
+        for (s = 0; s < SIMD; s = s + 1) begin : g_simd
+            wire signed [W_W-1:0] w = s1_weights[(p*SIMD+s)*W_W +: W_W];
+            wire [IN_W-1:0] x_raw = s1_x[s*IN_W +: IN_W];
+            wire signed [X_W-1:0] x;
+            wire signed [PROD_W-1:0] prod;
+
+            if (IN_SIGNED != 0) begin : g_signed_x
+                assign x = x_raw;
+            end else begin : g_unsigned_x
+                assign x = {1'b0, x_raw};
+            end
+
+            // Exact product: both operands sign-extended to its full width.
+            assign prod = $signed({{X_W{w[W_W-1]}}, w}) * $signed({{W_W{x[X_W-1]}}, x});
+
+            if (ACC_W > PROD_W) begin : g_extend
+                assign terms[s*ACC_W +: ACC_W] = {{(ACC_W-PROD_W){prod[PROD_W-1]}}, prod};
+            end else if (ACC_W == PROD_W) begin : g_same
+                assign terms[s*ACC_W +: ACC_W] = prod;
+            end else begin : g_wrap
+                // Modulo 2^ACC_W is enough: the final sum fits in ACC_W bits.
+                assign terms[s*ACC_W +: ACC_W] = prod[ACC_W-1:0];
+                wire unused_prod_msbs = &{1'b0, prod[PROD_W-1:ACC_W]};
+            end
+        end
+
+        reg [ACC_W-1:0] dot_sum;
+        integer i;
+        always @* begin
+            dot_sum = {ACC_W{1'b0}};
+            for (i = 0; i < SIMD; i = i + 1) begin
+                dot_sum = dot_sum + terms[i*ACC_W +: ACC_W];
+            end
+        end
+
+        reg [ACC_W-1:0] dot;
+        always @(posedge clk) begin
+            if (en) begin
+                dot <= dot_sum;
+            end
+        end
+
+        // S3: accumulate; the bias seeds the first column fold.
+        reg [ACC_W-1:0] acc;
+        always @(posedge clk) begin
+            if (en && s2_valid) begin
+                acc <= (s2_first ? s2_bias[p*ACC_W +: ACC_W] : acc) + dot;
+            end
+        end
+
+        // S4 (combinational into the output FIFO): ReLU, requantize.
+        wire [ACC_W-1:0] act;
+        if (RELU != 0) begin : g_relu
+            assign act = acc[ACC_W-1] ? {ACC_W{1'b0}} : acc;
+        end else begin : g_no_relu
+            assign act = acc;
+        end
+
+        if (REQUANT != 0) begin : g_requant
+            wire signed [RND_W-1:0] wide = {act[ACC_W-1], act};
+            wire signed [RND_W-1:0] rounded;
+            wire signed [RND_W-1:0] lo = OUT_MIN;
+            wire signed [RND_W-1:0] hi = OUT_MAX;
+            wire signed [RND_W-1:0] sat;
+
+            if (SHIFT > 0) begin : g_shift
+                localparam [RND_W-1:0] HALF = {{(RND_W-1){1'b0}}, 1'b1} << (SHIFT - 1);
+                wire signed [RND_W-1:0] biased = wide + HALF;
+                assign rounded = biased >>> SHIFT;
+            end else begin : g_no_shift
+                assign rounded = wide;
+            end
+
+            assign sat = rounded < lo ? lo : (rounded > hi ? hi : rounded);
+
+            // The bounds fit OUT_W bits, so dropping or copying sign bits is exact.
+            if (OUT_W < RND_W) begin : g_narrow
+                assign y_word[p*OUT_W +: OUT_W] = sat[OUT_W-1:0];
+                wire unused_sat_msbs = &{1'b0, sat[RND_W-1:OUT_W]};
+            end else if (OUT_W == RND_W) begin : g_same
+                assign y_word[p*OUT_W +: OUT_W] = sat;
+            end else begin : g_wide
+                assign y_word[p*OUT_W +: OUT_W] = {{(OUT_W-RND_W){sat[RND_W-1]}}, sat};
+            end
+        end else begin : g_acc_out
+            assign y_word[p*OUT_W +: OUT_W] = act;
+        end
+    end
+endgenerate
+
+// ---------------------------------------------------------------- output
+hwcomp_fifo #(
+    .WIDTH(OUT_WORD_W),
+    .DEPTH(2)
+) u_out_fifo (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_tdata(y_word),
+    .s_axis_tvalid(s3_done),
+    .s_axis_tready(en),
+    .m_axis_tdata(m_axis_tdata),
+    .m_axis_tvalid(m_axis_tvalid),
+    .m_axis_tready(m_axis_tready)
+);
+
+endmodule
+
+`resetall
