@@ -52,15 +52,20 @@ def accumulate(layer: MVULayer, x_int: np.ndarray) -> np.ndarray:
     return padded @ weights.T + bias
 
 
+def relu_requant(acc: np.ndarray, relu: bool, requant: bool, shift: int, out_min: int, out_max: int) -> np.ndarray:
+    """ReLU and requantization of accumulator values; shared with the IR's MatrixVectorUnit op."""
+    y = np.maximum(acc, 0) if relu else acc
+    if not requant:
+        return y
+    if shift > 0:
+        # Python's >> on ints (and numpy's on int64) is an arithmetic shift.
+        y = (y + (1 << (shift - 1))) >> shift
+    return np.clip(y, out_min, out_max)
+
+
 def activate(layer: MVULayer, acc: np.ndarray) -> np.ndarray:
     """ReLU and requantization applied to accumulator values."""
-    y = np.maximum(acc, 0) if layer.relu else acc
-    if not layer.requant:
-        return y
-    if layer.shift > 0:
-        # Python's >> on ints (and numpy's on int64) is an arithmetic shift.
-        y = (y + (1 << (layer.shift - 1))) >> layer.shift
-    return np.clip(y, layer.out_min, layer.out_max)
+    return relu_requant(acc, layer.relu, layer.requant, layer.shift, layer.out_min, layer.out_max)
 
 
 def mvu_reference(layer: MVULayer, x_int: np.ndarray) -> np.ndarray:

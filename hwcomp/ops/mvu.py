@@ -8,21 +8,17 @@ from __future__ import annotations
 import numpy as np
 
 from hwcomp.hw.design import ceil_div
+from hwcomp.hw.numerics import relu_requant
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
 from .base import Op, register
-from .quant import shift_round_half_up
 
 
 def mvu_arith(x, w, b, relu: bool, requant: bool, shift: int, out_min: int, out_max: int) -> np.ndarray:
-    """acc = W x + b (exact); optional ReLU; optional shift (round half up) and saturate."""
+    """acc = W x + b (exact in int64: the accumulator type bounds it); then ReLU and requantization."""
     acc = x.astype(np.int64) @ w.astype(np.int64).T + b.astype(np.int64)
-    if relu:
-        acc = np.maximum(acc, 0)
-    if not requant:
-        return acc
-    return np.clip(shift_round_half_up(acc, shift), out_min, out_max)
+    return relu_requant(acc, relu, requant, shift, out_min, out_max)
 
 
 @register
