@@ -1,8 +1,11 @@
 """Compile writes a complete, deterministic build directory and a full report."""
 import json
+import shutil
+import subprocess
 
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from hwcomp import compile_model
@@ -54,3 +57,13 @@ def test_odd_node_names_give_legal_files(tmp_path):
         assert out in p.parents or p == out or p == path, p
     top = json.loads((out / "design.json").read_text())["top"]
     assert top.isidentifier() and top != "wire"
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog not installed")
+def test_icarus_accepts_generated_verilog(tmp_path, digits_odd_mlp):
+    out = tmp_path / "b"
+    compile_model(digits_odd_mlp["onnx"], out, calib=digits_odd_mlp["calib"])
+    d = json.loads((out / "design.json").read_text())
+    p = subprocess.run(["iverilog", "-g2005", "-Wall", "-o", str(tmp_path / "a.vvp"), "-s", d["top"]]
+                       + [str(out / s) for s in d["sources"]], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stderr.strip() == "", p.stderr
