@@ -24,7 +24,6 @@ Every number in the HDL is decided here; the template only substitutes.
 """
 from __future__ import annotations
 
-import importlib.resources
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from hwcomp.backends.identifiers import sanitize_identifier, unique_identifiers
 from hwcomp.backends.rom_images import bias_lines, weight_lines, write_lines
 from hwcomp.hw.design import MVULayer, StreamDesign, ceil_div
 from hwcomp.hw.numerics import accumulator_bounds, int_range
+from hwcomp.resources import templates_dir
 
 # Generic modules copied next to every generated top, in compile order.
 LIBRARY_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu.v")
@@ -48,13 +48,6 @@ MVU_LATENCY = 4
 def top_module_name(design: StreamDesign) -> str:
     """The generated top module's name (also its file's stem)."""
     return sanitize_identifier(design.name, RESERVED_NAMES)
-
-
-def template_dir() -> Path:
-    try:
-        return Path(str(importlib.resources.files("hwcomp.templates")))
-    except ModuleNotFoundError:  # source checkout whose editable install predates templates/
-        return Path(__file__).resolve().parents[2] / "templates"
 
 
 # ---------------------------------------------------------------- checks
@@ -245,7 +238,7 @@ def top_context(design: StreamDesign) -> TopContext:
 
 def render_top(ctx: TopContext) -> str:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir())),
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -267,7 +260,7 @@ def write_verilog(design: StreamDesign, outdir: Path) -> list[Path]:
     files = []
     for module in LIBRARY_MODULES:
         dst = outdir / module
-        shutil.copyfile(template_dir() / module, dst)
+        shutil.copyfile(templates_dir() / module, dst)
         files.append(dst)
     top = outdir / f"{ctx.module}.v"
     top.write_bytes(render_top(ctx).encode("ascii"))
