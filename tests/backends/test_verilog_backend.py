@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from hwcomp.backends.verilog import (
-    LIBRARY_MODULES, render_top, template_dir, top_context, top_module_name, write_verilog,
+    LIBRARY_MODULES, render_top, top_context, top_module_name, write_verilog,
 )
+from hwcomp.resources import templates_dir
 
 GOLDEN = Path(__file__).parent / "golden"
 # HWCOMP_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
@@ -41,7 +42,7 @@ def test_files_written_in_compile_order(design, tmp_path) -> None:
     ]
     assert all(f.parent == tmp_path / "out" for f in files)
     for module in LIBRARY_MODULES:
-        assert (tmp_path / "out" / module).read_bytes() == (template_dir() / module).read_bytes()
+        assert (tmp_path / "out" / module).read_bytes() == (templates_dir() / module).read_bytes()
 
 
 def test_output_is_byte_for_byte_stable(design, design_factory, tmp_path) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwcomp.backends.verilog import mvu_parameters, template_dir, write_verilog
+from hwcomp.backends.verilog import mvu_parameters, write_verilog
 from hwcomp.hw.design import StreamDesign
+from hwcomp.resources import templates_dir
 from hwcomp.sim.toolchain import ensure_verilator
 
 pytestmark = pytest.mark.rtl
@@ -23,7 +24,7 @@ def lint(sources: list[Path], top: str, params: dict[str, object] | None = None)
 
 
 def library(*names: str) -> list[Path]:
-    return [template_dir() / n for n in names]
+    return [templates_dir() / n for n in names]
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 8])
