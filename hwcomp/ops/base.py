@@ -22,6 +22,10 @@ class Op:
     # at inference, Reshape, Flatten): canonicalization may drop them when the
     # type does not change, and they may run on the host at a graph boundary.
     shape_only: ClassVar[bool] = False
+    # True for ops whose output elements are input elements (moved, selected or
+    # padded), so they run unchanged on any element type: Transpose, sliding
+    # windows, max pooling. Quantization passes them through in fixed point.
+    value_preserving: ClassVar[bool] = False
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:

@@ -1,4 +1,5 @@
-"""Dense: y = x W^T + b, the canonical fully-connected layer.
+"""Dense: y = x W^T + b on the last axis, the canonical fully-connected layer
+(and, after a SlidingWindow, a convolution).
 
 Float: W and b are float params. Fixed: x holds integers q_x of a Fixed type,
 params hold integers, and the output is the exact accumulator (attr acc_dtype);
@@ -23,10 +24,10 @@ class Dense(Op):
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
         x = graph.tensors[node.inputs[0]]
         rows, cols = node.params["weight"].shape
-        if len(x.shape) != 2 or x.shape[1] != cols:
+        if len(x.shape) < 2 or x.shape[-1] != cols:
             raise ValueError(f"Dense {node.name}: input {x} does not match weight [{rows}x{cols}]")
         dtype = node.attrs["acc_dtype"] if x.dtype.is_fixed else FLOAT32
-        return [TensorType((x.shape[0], rows), dtype)]
+        return [TensorType(x.shape[:-1] + (rows,), dtype)]
 
     @classmethod
     def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
@@ -40,7 +41,7 @@ class Dense(Op):
     @classmethod
     def macs(cls, node: Node, graph: Graph) -> int:
         rows, cols = node.params["weight"].shape
-        return int(rows * cols * graph.tensors[node.inputs[0]].shape[0])
+        return int(rows * cols * np.prod(graph.tensors[node.inputs[0]].shape[:-1]))
 
 
 def accumulator_bounds(w: np.ndarray, b: np.ndarray, xt: Fixed) -> tuple[int, int]:

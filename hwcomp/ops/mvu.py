@@ -29,9 +29,9 @@ class MatrixVectorUnit(Op):
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
         x = graph.tensors[node.inputs[0]]
         rows, cols = node.params["weight"].shape
-        if len(x.shape) != 2 or x.shape[1] != cols or not x.dtype.is_fixed:
+        if len(x.shape) < 2 or x.shape[-1] != cols or not x.dtype.is_fixed:
             raise ValueError(f"MatrixVectorUnit {node.name}: input {x} does not match weight [{rows}x{cols}]")
-        return [TensorType((x.shape[0], rows), node.attrs["out_dtype"])]
+        return [TensorType(x.shape[:-1] + (rows,), node.attrs["out_dtype"])]
 
     @classmethod
     def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
@@ -43,7 +43,7 @@ class MatrixVectorUnit(Op):
     @classmethod
     def macs(cls, node: Node, graph: Graph) -> int:
         rows, cols = node.params["weight"].shape
-        return int(rows * cols * graph.tensors[node.inputs[0]].shape[0])
+        return int(rows * cols * np.prod(graph.tensors[node.inputs[0]].shape[:-1]))
 
     @classmethod
     def cycles(cls, node: Node) -> int:

@@ -172,6 +172,7 @@ class Transpose(OnnxOp):
 
     name = "Transpose"
     onnx_types = ("Transpose",)
+    value_preserving = True
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:

@@ -123,7 +123,9 @@ class _Builder:
         self.fixed[node.outputs[0]] = self.emit(node.name, Relu, [q], f"{node.outputs[0]}_q")
 
     def shape_op(self, node: Node) -> None:
-        q = self.fixed[node.inputs[0]]
+        """Reshapes, transposes, windows and max pooling move values: they run on
+        the activation type (narrowed first, as the hardware stream carries it)."""
+        q = self.as_activation(node.inputs[0])
         ins = [q] + [self.as_float(t) if t in self.src.constants else self.fixed[t] for t in node.inputs[1:] if t]
         self.fixed[node.outputs[0]] = self.emit(node.name, node.op, ins, f"{node.outputs[0]}_q", dict(node.attrs))
 
@@ -149,7 +151,7 @@ class _Builder:
                 self.dense(node)
             elif node.op is Relu and data_in in self.fixed:
                 self.relu(node)
-            elif node.op.shape_only and data_in in self.fixed:
+            elif (node.op.shape_only or node.op.value_preserving) and data_in in self.fixed:
                 self.shape_op(node)
             else:
                 self.float_op(node)

@@ -1,0 +1,78 @@
+"""Channels-last window ops, the hardware view of convolution and pooling.
+
+SlidingWindow turns an NHWC feature map into one vector per output pixel:
+[N, H, W, C] -> [N, OH, OW, KH*KW*C], ordered ky, kx, then channel (the
+order the sliding-window unit streams). A Dense on the last axis of that is a
+convolution; PoolReduce over the KH*KW positions is max pooling.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hwcomp.ir.graph import Graph, Node
+from hwcomp.ir.tensor import TensorType
+
+from .base import Op, register
+
+
+def window_out_size(size: int, k: int, stride: int, lo: int, hi: int) -> int:
+    return (size + lo + hi - k) // stride + 1
+
+
+def pad_value(dtype, mode: str):
+    """'zero' for convolution; 'lowest' (the type's minimum) so padding never wins a max."""
+    if mode == "zero":
+        return 0
+    return dtype.min_int if dtype.is_fixed else np.finfo(np.float32).min
+
+
+@register
+class SlidingWindow(Op):
+    """attrs: kernel [kh, kw], strides [sh, sw], pads [top, left, bottom, right], pad 'zero'|'lowest'."""
+
+    name = "SlidingWindow"
+    value_preserving = True
+
+    @classmethod
+    def out_hw(cls, node: Node, h: int, w: int) -> tuple[int, int]:
+        (kh, kw), (sh, sw), (pt, pl, pb, pr) = node.attrs["kernel"], node.attrs["strides"], node.attrs["pads"]
+        return window_out_size(h, kh, sh, pt, pb), window_out_size(w, kw, sw, pl, pr)
+
+    @classmethod
+    def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
+        x = graph.tensors[node.inputs[0]]
+        n, h, w, c = x.shape
+        oh, ow = cls.out_hw(node, h, w)
+        kh, kw = node.attrs["kernel"]
+        return [TensorType((n, oh, ow, kh * kw * c), x.dtype)]
+
+    @classmethod
+    def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
+        x = inputs[0]
+        (kh, kw), (sh, sw), (pt, pl, pb, pr) = node.attrs["kernel"], node.attrs["strides"], node.attrs["pads"]
+        fill = pad_value(graph.tensors[node.inputs[0]].dtype, node.attrs["pad"])
+        xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=fill)
+        oh, ow = cls.out_hw(node, x.shape[1], x.shape[2])
+        cols = [xp[:, ky:ky + sh * (oh - 1) + 1:sh, kx:kx + sw * (ow - 1) + 1:sw, :]
+                for ky in range(kh) for kx in range(kw)]
+        return [np.concatenate(cols, axis=-1)]
+
+
+@register
+class PoolReduce(Op):
+    """Max over the window positions of a SlidingWindow output. attrs: window (kh*kw), mode 'max'."""
+
+    name = "PoolReduce"
+    value_preserving = True
+
+    @classmethod
+    def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
+        x = graph.tensors[node.inputs[0]]
+        k = node.attrs["window"]
+        return [TensorType(x.shape[:-1] + (x.shape[-1] // k,), x.dtype)]
+
+    @classmethod
+    def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
+        x = inputs[0]
+        k = node.attrs["window"]
+        return [x.reshape(x.shape[:-1] + (k, x.shape[-1] // k)).max(axis=-2)]
