@@ -33,12 +33,14 @@ import numpy as np
 
 from hwcomp.backends.identifiers import sanitize_identifier, unique_identifiers
 from hwcomp.backends.rom_images import bias_lines, weight_lines, write_lines
-from hwcomp.hw.design import MVULayer, StreamDesign, ceil_div
+from hwcomp.hw.design import BlockStage, MVULayer, StreamDesign, ceil_div, stage_lanes
 from hwcomp.hw.numerics import accumulator_bounds, int_range
 from hwcomp.resources import templates_dir
 
 # Generic modules copied next to every generated top, in compile order.
-LIBRARY_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu.v")
+BASE_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu.v")
+# Every library module a design may use; stages name theirs (BlockStage.module).
+LIBRARY_MODULES = BASE_MODULES + ("hwcomp_swu.v", "hwcomp_pool.v")
 RESERVED_NAMES = tuple(Path(m).stem for m in LIBRARY_MODULES)
 # Cycles from the input handshake of a vector's last step to the handshake of
 # its last output word, when nothing stalls (see hwcomp_mvu.v).
@@ -95,6 +97,9 @@ def check_design(design: StreamDesign) -> None:
         raise ValueError(f"design {design.name}: no layers")
     for layer in design.layers:
         check_layer(layer)
+    if design.stages:
+        _check_stages(design)
+        return
     if design.in_elems != design.layers[0].cols or design.out_elems != design.layers[-1].rows:
         raise ValueError(f"design {design.name}: in_elems/out_elems disagree with the layers")
     for a, b in zip(design.layers, design.layers[1:]):
@@ -105,6 +110,17 @@ def check_design(design: StreamDesign) -> None:
                 f"layers {a.name} -> {b.name}: the consumer's simd/cols/input type must equal "
                 "the producer's pe/rows/output type"
             )
+
+
+def _check_stages(design: StreamDesign) -> None:
+    """A chain with windows and pooling: neighbours agree on lanes and element type."""
+    for a, b in zip(design.stages, design.stages[1:]):
+        _, _, a_lanes, a_w = stage_lanes(a)
+        b_lanes, b_w, _, _ = stage_lanes(b)
+        if (a_lanes, a_w, a.out_signed) != (b_lanes, b_w, b.in_signed):
+            raise ValueError(f"stages {a.name} -> {b.name}: lanes or element type differ")
+        if isinstance(b, BlockStage) and b.in_fifo_depth == 1:
+            raise ValueError(f"stage {b.name}: in_fifo_depth must be 0 or >= 2")
 
 
 # ---------------------------------------------------------------- literals
@@ -141,15 +157,15 @@ def mvu_parameters(layer: MVULayer) -> tuple[tuple[str, str], ...]:
 
 @dataclass(frozen=True)
 class LayerContext:
+    """One stage of the chain: an optional FIFO, then one module instance."""
     name: str                               # sanitized; instance and file names
     prefix: str                             # wire prefix, l<index>
     summary: str                            # one comment line
-    fifo_depth: int
+    module: str                             # library module to instantiate
+    fifo_depth: int                         # 0: no FIFO in front
     in_word_w: int
     out_word_w: int
-    params: tuple[tuple[str, str], ...]
-    weight_file: str
-    bias_file: str
+    params: tuple[tuple[str, str], ...]     # Verilog literals, file names included
 
 
 @dataclass(frozen=True)
@@ -181,6 +197,14 @@ class TopContext:
     links: tuple[LinkContext, ...]
 
 
+def weight_file(name: str) -> str:
+    return f"{name}_weights.mem"
+
+
+def bias_file(name: str) -> str:
+    return f"{name}_bias.mem"
+
+
 def _layer_context(index: int, layer: MVULayer, name: str) -> LayerContext:
     kind = "requant" if layer.requant else "accumulator out"
     summary = (
@@ -188,38 +212,48 @@ def _layer_context(index: int, layer: MVULayer, name: str) -> LayerContext:
         f"PE {layer.pe}, SIMD {layer.simd}, {layer.cycles} cycles/vector, "
         f"{'relu, ' if layer.relu else ''}{kind}"
     )
+    files = (("WEIGHT_FILE", f'{{MEM_DIR, "{weight_file(name)}"}}'), ("BIAS_FILE", f'{{MEM_DIR, "{bias_file(name)}"}}'))
     return LayerContext(
         name=name,
         prefix=f"l{index}",
         summary=summary,
+        module="hwcomp_mvu",
         fifo_depth=layer.in_fifo_depth,
         in_word_w=layer.simd * layer.in_width,
         out_word_w=layer.pe * layer.out_width,
-        params=mvu_parameters(layer),
-        weight_file=f"{name}_weights.mem",
-        bias_file=f"{name}_bias.mem",
+        params=mvu_parameters(layer) + files,
+    )
+
+
+def _block_context(index: int, stage: BlockStage, name: str) -> LayerContext:
+    return LayerContext(
+        name=name, prefix=f"l{index}", summary=f"{name}: {stage.summary}", module=stage.module,
+        fifo_depth=stage.in_fifo_depth, in_word_w=stage.in_lanes * stage.in_width,
+        out_word_w=stage.out_lanes * stage.out_width, params=stage.params,
     )
 
 
 def top_context(design: StreamDesign) -> TopContext:
     check_design(design)
-    module, *names = unique_identifiers(
-        [design.name] + [layer.name for layer in design.layers], RESERVED_NAMES
+    chain = design.chain
+    module, *names = unique_identifiers([design.name] + [s.name for s in chain], RESERVED_NAMES)
+    layers = tuple(
+        _layer_context(i, s, n) if isinstance(s, MVULayer) else _block_context(i, s, n)
+        for i, (s, n) in enumerate(zip(chain, names))
     )
-    layers = tuple(_layer_context(i, layer, n) for i, (layer, n) in enumerate(zip(design.layers, names)))
     out_word_w = design.out_lanes * design.out_width
     beat_w = max(1, (design.out_beats - 1).bit_length())
-    tail = design.out_elems - (design.out_beats - 1) * design.out_lanes
+    tail = design.out_elems - (ceil_div(design.out_elems, design.out_lanes) - 1) * design.out_lanes
     tail_mask = None
-    if tail < design.out_lanes:
+    if tail < design.out_lanes and design.out_pixels == 1:
         tail_mask = _sized_hex((1 << (tail * design.out_width)) - 1, out_word_w)
     return TopContext(
         module=module,
-        in_elems=design.in_elems,
+        in_elems=design.in_elems * design.in_pixels,
         in_beats=design.in_beats,
         in_lanes=design.in_lanes,
         in_width=design.in_width,
-        out_elems=design.out_elems,
+        out_elems=design.out_elems * design.out_pixels,
         out_beats=design.out_beats,
         out_lanes=design.out_lanes,
         out_width=design.out_width,
@@ -258,14 +292,16 @@ def write_verilog(design: StreamDesign, outdir: Path) -> list[Path]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     files = []
-    for module in LIBRARY_MODULES:
+    used = {f"{s.module}.v" for s in design.chain if isinstance(s, BlockStage)}
+    for module in [m for m in LIBRARY_MODULES if m in BASE_MODULES or m in used]:
         dst = outdir / module
         shutil.copyfile(templates_dir() / module, dst)
         files.append(dst)
     top = outdir / f"{ctx.module}.v"
     top.write_bytes(render_top(ctx).encode("ascii"))
     files.append(top)
-    for layer, lctx in zip(design.layers, ctx.layers):
-        files.append(write_lines(outdir / lctx.weight_file, weight_lines(layer)))
-        files.append(write_lines(outdir / lctx.bias_file, bias_lines(layer)))
+    for stage, lctx in zip(design.chain, ctx.layers):
+        if isinstance(stage, MVULayer):
+            files.append(write_lines(outdir / weight_file(lctx.name), weight_lines(stage)))
+            files.append(write_lines(outdir / bias_file(lctx.name), bias_lines(stage)))
     return files

@@ -79,49 +79,91 @@ class MVULayer:
 
 
 @dataclass(frozen=True, eq=False)
-class StreamDesign:
-    """A chain of MVU layers between one AXI4-Stream input and one output.
+class BlockStage:
+    """A stream block that is not a matrix-vector unit (sliding window, pooling).
 
-    Layer k+1 consumes layer k's output words directly: its SIMD equals layer
-    k's PE and its cols_p equals layer k's rows_p.
+    `params` are Verilog literals, already computed; the template substitutes them.
+    """
+
+    name: str                      # legal Verilog identifier, unique in the design
+    module: str                    # library module, e.g. hwcomp_swu
+    params: tuple[tuple[str, str], ...]
+    in_lanes: int
+    in_width: int
+    in_signed: bool
+    out_lanes: int
+    out_width: int
+    out_signed: bool
+    in_fifo_depth: int = 0         # 0: no FIFO in front
+    summary: str = ""
+    cycles: int = 0                # cycles per image from the block's cycle model
+
+
+def stage_lanes(stage) -> tuple[int, int, int, int]:
+    """(in lanes, in width, out lanes, out width) of either kind of stage."""
+    if isinstance(stage, MVULayer):
+        return stage.simd, stage.in_width, stage.pe, stage.out_width
+    return stage.in_lanes, stage.in_width, stage.out_lanes, stage.out_width
+
+
+@dataclass(frozen=True, eq=False)
+class StreamDesign:
+    """A chain of stages between one AXI4-Stream input and one output.
+
+    Without `stages`, the chain is `layers` (matrix-vector units only): layer
+    k+1 consumes layer k's output words directly, its SIMD equals layer k's PE
+    and its cols_p equals layer k's rows_p. With `stages`, sliding windows and
+    pooling blocks sit between the units (`layers` lists the units among them);
+    every stage's input lanes and element type equal its producer's output.
+    An image is `in_pixels` input vectors of `in_elems` elements and
+    `out_pixels` output vectors of `out_elems` elements.
     """
 
     name: str                      # top module name (legal Verilog identifier)
     layers: tuple[MVULayer, ...]
-    in_elems: int                  # logical input vector length
-    out_elems: int                 # logical output vector length
+    in_elems: int                  # logical input vector (pixel) length
+    out_elems: int                 # logical output vector (pixel) length
+    stages: tuple = ()
+    in_pixels: int = 1
+    out_pixels: int = 1
+
+    @property
+    def chain(self) -> tuple:
+        return self.stages or self.layers
 
     @property
     def in_lanes(self) -> int:
-        return self.layers[0].simd
+        return stage_lanes(self.chain[0])[0]
 
     @property
     def in_width(self) -> int:
-        return self.layers[0].in_width
+        return stage_lanes(self.chain[0])[1]
 
     @property
     def in_signed(self) -> bool:
-        return self.layers[0].in_signed
+        return self.chain[0].in_signed
 
     @property
     def in_beats(self) -> int:
-        return self.layers[0].sf
+        """Beats per image."""
+        return self.in_pixels * ceil_div(self.in_elems, self.in_lanes)
 
     @property
     def out_lanes(self) -> int:
-        return self.layers[-1].pe
+        return stage_lanes(self.chain[-1])[2]
 
     @property
     def out_width(self) -> int:
-        return self.layers[-1].out_width
+        return stage_lanes(self.chain[-1])[3]
 
     @property
     def out_signed(self) -> bool:
-        return self.layers[-1].out_signed
+        return self.chain[-1].out_signed
 
     @property
     def out_beats(self) -> int:
-        return self.layers[-1].nf
+        """Beats per image."""
+        return self.out_pixels * ceil_div(self.out_elems, self.out_lanes)
 
     @property
     def s_tdata_width(self) -> int:
@@ -130,6 +172,20 @@ class StreamDesign:
     @property
     def m_tdata_width(self) -> int:
         return bytes_width(self.out_lanes * self.out_width)
+
+
+def pack_pixels(values: np.ndarray, pixels: int, lanes: int, width: int) -> np.ndarray:
+    """[samples, pixels*elems] -> [samples, pixels*beats]: each pixel padded to whole beats."""
+    values = np.asarray(values)
+    samples = values.shape[0]
+    words = pack_beats(values.reshape(samples * pixels, -1), lanes, width)
+    return words.reshape(samples, -1)
+
+
+def unpack_pixels(words: np.ndarray, pixels: int, lanes: int, width: int, signed: bool, elems: int) -> np.ndarray:
+    samples = words.shape[0]
+    vals = unpack_beats(words.reshape(samples * pixels, -1), lanes, width, signed, elems)
+    return vals.reshape(samples, pixels * elems)
 
 
 def pack_beats(values: np.ndarray, lanes: int, width: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hwcomp.backends.verilog import (
-    LIBRARY_MODULES, render_top, top_context, top_module_name, write_verilog,
+    BASE_MODULES, render_top, top_context, top_module_name, write_verilog,
 )
 from hwcomp.resources import templates_dir
 
@@ -41,7 +41,7 @@ def test_files_written_in_compile_order(design, tmp_path) -> None:
         "fc1_weights.mem", "fc1_bias.mem", "fc2_weights.mem", "fc2_bias.mem",
     ]
     assert all(f.parent == tmp_path / "out" for f in files)
-    for module in LIBRARY_MODULES:
+    for module in BASE_MODULES:
         assert (tmp_path / "out" / module).read_bytes() == (templates_dir() / module).read_bytes()
 
 
@@ -71,7 +71,7 @@ def test_odd_names_are_sanitized(design_factory, tmp_path) -> None:
     assert "module__weights.mem" in names and "fc_2_bias.mem" in names
     top = (tmp_path / "hwcomp_mvu_.v").read_text()
     assert re.search(r"^module hwcomp_mvu_ #\(", top, re.M)
-    assert "u_mvu_module_ (" in top and 'BIAS_FILE({MEM_DIR, "fc_2_bias.mem"})' in top
+    assert "u_module_ (" in top and 'BIAS_FILE({MEM_DIR, "fc_2_bias.mem"})' in top
 
 
 def test_stream_format_in_top(design) -> None:

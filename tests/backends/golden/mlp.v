@@ -9,7 +9,7 @@
 // Weight and bias ROMs load with $readmemh from {MEM_DIR, "<file>.mem"}:
 // MEM_DIR ends in "/"; the default "./" is the simulator's working directory.
 //
-// Layers (FIFO -> MVU each):
+// Stages (FIFO -> block each):
 //   fc1: 3x5 (padded 4x6), PE 2, SIMD 2, 6 cycles/vector, relu, requant
 //   fc2: 2x3 (padded 2x4), PE 2, SIMD 2, 2 cycles/vector, accumulator out
 
@@ -76,7 +76,7 @@ hwcomp_mvu #(
     .OUT_W(3),
     .WEIGHT_FILE({MEM_DIR, "fc1_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "fc1_bias.mem"})
-) u_mvu_fc1 (
+) u_fc1 (
     .clk(clk),
     .rst(rst),
     .s_axis_tdata(l0_fifo_tdata),
@@ -129,7 +129,7 @@ hwcomp_mvu #(
     .OUT_W(10),
     .WEIGHT_FILE({MEM_DIR, "fc2_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "fc2_bias.mem"})
-) u_mvu_fc2 (
+) u_fc2 (
     .clk(clk),
     .rst(rst),
     .s_axis_tdata(l1_fifo_tdata),
