@@ -22,6 +22,7 @@ from hwcomp.passes.fold import fold
 from hwcomp.passes.lower import lower_to_hardware
 from hwcomp.passes.base import run_to_fixed_point
 from hwcomp.passes.quantize import QuantConfig, quantize
+from hwcomp.passes.streamline_transposes import to_channels_last
 from hwcomp.report.compile_report import compile_report
 
 Progress = Callable[[str], None]
@@ -72,7 +73,7 @@ def float_pipeline(model: Path, input_shape=None) -> Graph:
 
 def hardware_pipeline(g: Graph, calib: np.ndarray, cfg: QuantConfig, target_ii: int | None,
                       pe_simd: list[tuple[int, int]] | None) -> Graph:
-    q = quantize(g, {g.inputs[0]: calib}, cfg)
+    q = quantize(to_channels_last(g), {g.inputs[0]: calib}, cfg)
     lowered = run_to_fixed_point(q, [lower_to_hardware])
     return fold(lowered, target_ii, pe_simd)
 
@@ -112,7 +113,8 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
             "top": top_module_name(design),
             "sources": sorted(str(p.relative_to(tmp)) for p in files if p.suffix in (".v", ".sv")),
             "hw_input": units[0].inputs[0], "hw_output": units[-1].outputs[0],
-            "in_elems": design.in_elems, "in_lanes": design.in_lanes, "in_width": design.in_width,
+            "in_elems": design.in_elems, "in_pixels": design.in_pixels, "out_pixels": design.out_pixels,
+            "in_lanes": design.in_lanes, "in_width": design.in_width,
             "in_beats": design.in_beats, "s_tdata_width": design.s_tdata_width,
             "out_elems": design.out_elems, "out_lanes": design.out_lanes, "out_width": design.out_width,
             "out_signed": design.out_signed, "out_beats": design.out_beats, "m_tdata_width": design.m_tdata_width,

@@ -10,7 +10,7 @@ import numpy as np
 
 from hwcomp.compile import load_npz, shape_batch
 from hwcomp.errors import HwcompError
-from hwcomp.hw.design import pack_beats, unpack_beats
+from hwcomp.hw.design import pack_pixels, unpack_pixels
 from hwcomp.ir.execute import execute
 from hwcomp.ir.serialize import load_graph
 from hwcomp.outdir import read_manifest
@@ -48,13 +48,14 @@ def simulate_build(build_dir: str | Path, data: str | Path | tuple[np.ndarray, n
     float_out = execute(fg, {fg.inputs[0]: x})[fg.outputs[0]]
     ref = execute(hw, {hw.inputs[0]: x}, keep_all=True)
     hw_in, hw_out = ref[d["hw_input"]].reshape(len(x), -1), ref[d["hw_output"]].reshape(len(x), -1)
-    words = pack_beats(hw_in, d["in_lanes"], d["in_width"])
+    words = pack_pixels(hw_in, d["in_pixels"], d["in_lanes"], d["in_width"])
     say(f"simulating {len(x)} samples in Verilator")
     res = run_stream(root / "rtl", d["top"], [root / s for s in d["sources"]], words, d["out_beats"],
                      d["s_tdata_width"], d["m_tdata_width"], stall_prob=stall_prob, seed=seed,
                      work_dir=root / "sim_build",
                      progress=lambda done, total: say(f"RTL: {done}/{total} samples"))
-    rtl = unpack_beats(res.out_words, d["out_lanes"], d["out_width"], d["out_signed"], d["out_elems"])
+    rtl = unpack_pixels(res.out_words, d["out_pixels"], d["out_lanes"], d["out_width"], d["out_signed"],
+                        d["out_elems"])
     bad = np.flatnonzero((rtl != hw_out).any(axis=1))
     # The RTL result continues through the host part of the graph (dequantize, softmax).
     rtl_final = execute(hw, {hw.inputs[0]: x, d["hw_output"]: rtl.reshape(ref[d["hw_output"]].shape)})[hw.outputs[0]]

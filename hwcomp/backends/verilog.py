@@ -40,7 +40,9 @@ from hwcomp.resources import templates_dir
 # Generic modules copied next to every generated top, in compile order.
 BASE_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu.v")
 # Every library module a design may use; stages name theirs (BlockStage.module).
-LIBRARY_MODULES = BASE_MODULES + ("hwcomp_swu.v", "hwcomp_pool.v")
+LIBRARY_MODULES = BASE_MODULES + ("hwcomp_swu.v", "hwcomp_scale.v", "hwcomp_pool.v")
+# Library modules that instantiate others.
+MODULE_DEPS = {"hwcomp_pool.v": ("hwcomp_scale.v",)}
 RESERVED_NAMES = tuple(Path(m).stem for m in LIBRARY_MODULES)
 # Cycles from the input handshake of a vector's last step to the handshake of
 # its last output word, when nothing stalls (see hwcomp_mvu.v).
@@ -293,6 +295,7 @@ def write_verilog(design: StreamDesign, outdir: Path) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     files = []
     used = {f"{s.module}.v" for s in design.chain if isinstance(s, BlockStage)}
+    used |= {dep for m in used for dep in MODULE_DEPS.get(m, ())}
     for module in [m for m in LIBRARY_MODULES if m in BASE_MODULES or m in used]:
         dst = outdir / module
         shutil.copyfile(templates_dir() / module, dst)

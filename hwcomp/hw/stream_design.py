@@ -1,14 +1,26 @@
-"""Lowered, folded graph -> StreamDesign: every number the templates need."""
+"""Lowered, folded graph -> StreamDesign: every number the templates need.
+
+Streams carry channels-last pixels: C channels as CF = ceil(C/L) beats of L
+lanes, tail lanes zero. A unit after a sliding window (or a Flatten) sees a
+vector of `positions` such pixels, so its weight columns are laid out the
+same way: column pos*CF*L + c holds logical column pos*C + c; the padding
+columns hold zeros.
+"""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
-from hwcomp.ir.graph import Graph
+from hwcomp.ir.graph import Graph, Node
+from hwcomp.ops.mvu import MatrixVectorUnit
+from hwcomp.ops.shape import Flatten
+from hwcomp.ops.window import PoolReduce, SlidingWindow, pad_value
 
-from .chain import mvu_chain
-from .design import MVULayer, StreamDesign, ceil_div
+from .chain import hardware_blocks
+from .design import BlockStage, MVULayer, StreamDesign, ceil_div
+from .folding import ChainLayer
 
 
 def top_name(graph_name: str) -> str:
@@ -25,30 +37,142 @@ def fifo_depth(sf: int) -> int:
     return max(4, 2 * sf)
 
 
+def _pixels(shape) -> int:
+    return int(np.prod(shape[1:-1], dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class UnitInput:
+    """How a unit's input vector is made of pixels: positions x channels."""
+    channels: int
+    positions: int
+    pixels: int
+
+
+def unit_input(graph: Graph, node: Node) -> UnitInput:
+    src = graph.producer(node.inputs[0])
+    shape = graph.tensors[node.inputs[0]].shape
+    if src is not None and src.op is SlidingWindow:
+        kh, kw = src.attrs["kernel"]
+        return UnitInput(graph.tensors[src.inputs[0]].shape[-1], kh * kw, _pixels(shape))
+    if src is not None and src.op is Flatten and len(graph.tensors[src.inputs[0]].shape) > 2:
+        inner = graph.tensors[src.inputs[0]].shape
+        return UnitInput(inner[-1], _pixels(inner), 1)
+    return UnitInput(shape[-1], 1, _pixels(shape))
+
+
+def chain_layers(graph: Graph) -> tuple[list[ChainLayer], list[int]]:
+    """The folder's view: one ChainLayer per unit, and the beats (per channel fold)
+    that windows and pooling handle on each stream, stream 0 being the input."""
+    layers, beats, k = [], [0], 0
+    for node in hardware_blocks(graph):
+        if node.op is MatrixVectorUnit:
+            u = unit_input(graph, node)
+            layers.append(ChainLayer(node.params["weight"].shape[0], u.channels, u.positions, u.pixels))
+            beats.append(0)
+            k += 1
+        elif node.op in (SlidingWindow, PoolReduce):
+            ins, outs = graph.tensors[node.inputs[0]].shape, graph.tensors[node.outputs[0]].shape
+            per_in = _pixels(ins) * (ins[-1] // graph.tensors[_stream_source(graph, node)].shape[-1])
+            per_out = _pixels(outs) * (outs[-1] // graph.tensors[_stream_source(graph, node)].shape[-1])
+            beats[k] = max(beats[k], per_in, per_out)
+    return layers, beats
+
+
+def _stream_source(graph: Graph, node: Node) -> str:
+    """The feature map a window/pool block works on (its channels set the lane groups)."""
+    while node.op is PoolReduce or node.op is SlidingWindow:
+        if node.op is SlidingWindow:
+            return node.inputs[0]
+        node = graph.producer(node.inputs[0])
+    return node.outputs[0]
+
+
+def _place_columns(w: np.ndarray, u: UnitInput, lanes: int) -> np.ndarray:
+    cf = ceil_div(u.channels, lanes)
+    rows = w.shape[0]
+    out = np.zeros((rows, u.positions, cf * lanes), dtype=np.int64)
+    out[:, :, : u.channels] = np.asarray(w, dtype=np.int64).reshape(rows, u.positions, u.channels)
+    return out.reshape(rows, u.positions * cf * lanes)
+
+
+def _mvu_layer(graph: Graph, node: Node, name: str, u: UnitInput) -> MVULayer:
+    a = node.attrs
+    pe, simd = a["pe"], a["simd"]
+    w = _place_columns(node.params["weight"], u, simd)
+    rows, cols = w.shape
+    rows_p = ceil_div(rows, pe) * pe
+    wp = np.zeros((rows_p, cols), dtype=np.int64)
+    wp[:rows] = w
+    bp = np.zeros(rows_p, dtype=np.int64)
+    bp[:rows] = node.params["bias"]
+    xt, out = graph.tensors[node.inputs[0]].dtype, a["out_dtype"]
+    return MVULayer(
+        name=name, rows=rows, cols=cols, pe=pe, simd=simd,
+        in_width=xt.width, in_signed=xt.signed, weight_width=a["weight_dtype"].width,
+        weights=wp, bias=bp, acc_width=a["acc_dtype"].width, requant=a["requant"],
+        shift=a["shift"], relu=a["relu"], out_width=out.width, out_signed=out.signed,
+        out_min=out.min_int, out_max=out.max_int, in_fifo_depth=fifo_depth(ceil_div(cols, simd)),
+    )
+
+
+def _hex(value: int, width: int) -> str:
+    return f"{width}'h{value & ((1 << width) - 1):0{ceil_div(width, 4)}x}"
+
+
+def _swu_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
+    n, h, w, c = graph.tensors[node.inputs[0]].shape
+    dt = graph.tensors[node.inputs[0]].dtype
+    (kh, kw), (sh, sw), (pt, pl, pb, pr) = node.attrs["kernel"], node.attrs["strides"], node.attrs["pads"]
+    oh, ow = SlidingWindow.out_hw(node, h, w)
+    cf = ceil_div(c, lanes)
+    params = (("ELEM_W", dt.width), ("LANES", lanes), ("CF", cf), ("IFM_H", h), ("IFM_W", w),
+              ("K_H", kh), ("K_W", kw), ("STRIDE_H", sh), ("STRIDE_W", sw),
+              ("PAD_T", pt), ("PAD_L", pl), ("PAD_B", pb), ("PAD_R", pr), ("OFM_H", oh), ("OFM_W", ow))
+    lit = tuple((k, str(v)) for k, v in params) + (("PAD_VALUE", _hex(int(pad_value(dt, node.attrs["pad"])), dt.width)),)
+    return BlockStage(name=name, module="hwcomp_swu", params=lit, in_lanes=lanes, in_width=dt.width,
+                      in_signed=dt.signed, out_lanes=lanes, out_width=dt.width, out_signed=dt.signed,
+                      summary=f"{kh}x{kw} window, stride {sh}x{sw}, {h}x{w}x{c} -> {oh}x{ow}, {lanes} lanes",
+                      cycles=max(h * w, oh * ow * kh * kw) * cf)
+
+
+def _pool_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
+    dt = graph.tensors[node.inputs[0]].dtype
+    c = graph.tensors[node.outputs[0]].shape[-1]
+    cf = ceil_div(c, lanes)
+    k = node.attrs["window"]
+    lit = (("MODE", "0"), ("WINDOW", str(k)), ("CF", str(cf)), ("LANES", str(lanes)), ("IN_W", str(dt.width)),
+           ("IN_SIGNED", str(int(dt.signed))), ("MULT", "1"), ("SHIFT", "0"), ("OUT_W", str(dt.width)),
+           ("OUT_MIN", _hex(0, dt.width + 1)), ("OUT_MAX", _hex(0, dt.width + 1)))
+    pixels = _pixels(graph.tensors[node.outputs[0]].shape)
+    return BlockStage(name=name, module="hwcomp_pool", params=lit, in_lanes=lanes, in_width=dt.width,
+                      in_signed=dt.signed, out_lanes=lanes, out_width=dt.width, out_signed=dt.signed,
+                      summary=f"max over {k} positions, {c} channels, {lanes} lanes", cycles=pixels * k * cf)
+
+
 def build_stream_design(graph: Graph) -> StreamDesign:
-    units = mvu_chain(graph)
-    layers = []
-    for k, node in enumerate(units):
-        a = node.attrs
-        w, b = node.params["weight"], node.params["bias"]
-        rows, cols = w.shape
-        pe, simd = a["pe"], a["simd"]
-        rows_p, cols_p = ceil_div(rows, pe) * pe, ceil_div(cols, simd) * simd
-        wp = np.zeros((rows_p, cols_p), dtype=np.int64)
-        wp[:rows, :cols] = w
-        bp = np.zeros(rows_p, dtype=np.int64)
-        bp[:rows] = b
-        xt = graph.tensors[node.inputs[0]].dtype
-        out = a["out_dtype"]
-        layers.append(MVULayer(
-            name=f"mvu{k}", rows=rows, cols=cols, pe=pe, simd=simd,
-            in_width=xt.width, in_signed=xt.signed, weight_width=a["weight_dtype"].width,
-            weights=wp, bias=bp, acc_width=a["acc_dtype"].width, requant=a["requant"],
-            shift=a["shift"], relu=a["relu"], out_width=out.width, out_signed=out.signed,
-            out_min=out.min_int, out_max=out.max_int, in_fifo_depth=fifo_depth(ceil_div(cols, simd)),
-        ))
-    first, last = units[0], units[-1]
+    blocks = hardware_blocks(graph)
+    units = [b for b in blocks if b.op is MatrixVectorUnit]
+    stages, layers = [], []
+    lanes = units[0].attrs["simd"]  # the input stream's lanes
+    for node in blocks:
+        k = len(stages)
+        if node.op is MatrixVectorUnit:
+            layer = _mvu_layer(graph, node, f"mvu{len(layers)}", unit_input(graph, node))
+            layers.append(layer)
+            stages.append(layer)
+            lanes = layer.pe
+        elif node.op is SlidingWindow:
+            stages.append(_swu_stage(graph, node, f"swu{k}", lanes))
+        elif node.op is PoolReduce:
+            stages.append(_pool_stage(graph, node, f"pool{k}", lanes))
+    first_in = graph.tensors[blocks[0].inputs[0]].shape
+    last_out = graph.tensors[units[-1].outputs[0]].shape
+    plain = all(isinstance(s, MVULayer) for s in stages) and unit_input(graph, units[0]).positions == 1 \
+        and _pixels(first_in) == 1
     return StreamDesign(
         name=top_name(graph.name), layers=tuple(layers),
-        in_elems=first.params["weight"].shape[1], out_elems=last.params["weight"].shape[0],
+        in_elems=first_in[-1], out_elems=last_out[-1],
+        stages=() if plain else tuple(stages),
+        in_pixels=_pixels(first_in), out_pixels=_pixels(last_out),
     )

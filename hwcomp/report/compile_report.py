@@ -3,7 +3,8 @@ weight storage, then totals. Plain data; the CLI formats it."""
 from __future__ import annotations
 
 from hwcomp.hw.chain import mvu_chain
-from hwcomp.hw.design import StreamDesign
+from hwcomp.hw.design import BlockStage, StreamDesign
+from hwcomp.hw.stream_design import unit_input
 from hwcomp.ir.graph import Graph
 
 
@@ -11,12 +12,16 @@ def compile_report(hw_graph: Graph, design: StreamDesign, model: str, options: d
     layers = []
     for node, layer in zip(mvu_chain(hw_graph), design.layers):
         a = node.attrs
+        u = unit_input(hw_graph, node)
+        macs = u.pixels * layer.rows * u.positions * u.channels
         layers.append({
             "name": node.name,
             "module": layer.name,
             "op": node.op.name,
             "rows": layer.rows,
-            "cols": layer.cols,
+            "cols": u.positions * u.channels,
+            "positions": u.positions,
+            "pixels": u.pixels,
             "input": str(hw_graph.tensors[node.inputs[0]]),
             "output": str(hw_graph.tensors[node.outputs[0]]),
             "weight_dtype": str(a["weight_dtype"]),
@@ -27,13 +32,15 @@ def compile_report(hw_graph: Graph, design: StreamDesign, model: str, options: d
             "simd": layer.simd,
             "nf": layer.nf,
             "sf": layer.sf,
-            "macs": layer.macs,
-            "cycles": layer.cycles,
-            "ideal_cycles": round(layer.macs / (layer.pe * layer.simd), 3),
-            "weight_bits": layer.rows * layer.cols * layer.weight_width,
-            "float_weight_bits": layer.rows * layer.cols * 32,
+            "macs": macs,
+            "cycles": u.pixels * layer.cycles,
+            "ideal_cycles": round(macs / (layer.pe * layer.simd), 3),
+            "weight_bits": layer.rows * u.positions * u.channels * layer.weight_width,
+            "float_weight_bits": layer.rows * u.positions * u.channels * 32,
         })
-    ii = max(l["cycles"] for l in layers)
+    blocks = [{"name": s.name, "module": s.module, "summary": s.summary, "cycles": s.cycles}
+              for s in design.stages if isinstance(s, BlockStage)]
+    ii = max([l["cycles"] for l in layers] + [b["cycles"] for b in blocks])
     ideal = max(l["ideal_cycles"] for l in layers)
     wbits = sum(l["weight_bits"] for l in layers)
     return {
@@ -41,6 +48,7 @@ def compile_report(hw_graph: Graph, design: StreamDesign, model: str, options: d
         "top": design.name,
         "options": options,
         "layers": layers,
+        "blocks": blocks,
         "totals": {
             "layers": len(layers),
             "macs": sum(l["macs"] for l in layers),
@@ -54,6 +62,7 @@ def compile_report(hw_graph: Graph, design: StreamDesign, model: str, options: d
         "stream": {
             "s_axis_tdata_bits": design.s_tdata_width, "in_lanes": design.in_lanes,
             "in_element": f"{'s' if design.in_signed else 'u'}{design.in_width}", "in_beats": design.in_beats,
+            "in_pixels": design.in_pixels, "out_pixels": design.out_pixels,
             "m_axis_tdata_bits": design.m_tdata_width, "out_lanes": design.out_lanes,
             "out_element": f"{'s' if design.out_signed else 'u'}{design.out_width}", "out_beats": design.out_beats,
         },
