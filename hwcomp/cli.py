@@ -84,12 +84,15 @@ def _compile(args) -> int:
 
 
 def _simulate(args) -> int:
+    from hwcomp.report.sim_report import format_sim_table
     from hwcomp.simulate import simulate_build
 
     if not 0.0 <= args.stall < 1.0:
         raise HwcompError("--stall must be in [0, 1)")
     r = simulate_build(args.build, args.data, stall_prob=args.stall, seed=args.seed, limit=args.limit, progress=_say)
-    print(json.dumps(r, indent=1, sort_keys=True))
+    report = json.loads((args.build / "report.json").read_text())
+    print(format_sim_table(r, report))
+    print(f"wrote {args.build / 'sim.json'}")
     return 0 if r["bit_exact"] else 1
 
 

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from train import build  # noqa: E402
 
 from hwcomp import compile_model, simulate_build  # noqa: E402
+from hwcomp.report.sim_report import format_sim_table  # noqa: E402
 
 
 def say(msg: str) -> None:
@@ -38,23 +39,8 @@ def main() -> int:
     res = compile_model(data["onnx"], build_dir, calib=data["calib"], bits=a.bits, target_ii=a.ii, progress=say)
     print("3. simulating the test split in Verilator (RTL) and checking every output against the IR")
     sim = simulate_build(build_dir, data["test"], stall_prob=a.stall, progress=say)
-    t = res.report["totals"]
-    rows = [
-        ("samples", f"{sim['samples']}"),
-        ("accuracy float", f"{sim['accuracy_float']:.4f}"),
-        ("accuracy fixed", f"{sim['accuracy_fixed']:.4f}"),
-        ("accuracy RTL", f"{sim['accuracy_rtl']:.4f}"),
-        ("mismatches", f"{sim['mismatches']}  ({'bit-exact' if sim['bit_exact'] else 'NOT bit-exact'})"),
-        ("latency", f"{sim['latency_cycles']} cycles"),
-        ("II measured / ideal", f"{sim['ii_cycles']} / {sim['ideal_ii_cycles']:g} cycles"),
-        ("PE utilization", f"{sim['pe_utilization']:.3f}"),
-        ("lanes (PE*SIMD)", f"{t['lanes']}"),
-        ("weight storage", f"{t['weight_bits']:,} bits ({t['compression_vs_float32']:g}x less than float32)"),
-    ]
-    w = max(len(k) for k, _ in rows)
     print(f"\nresults ({build_dir}, {time.perf_counter() - t0:.1f} s)")
-    for k, v in rows:
-        print(f"  {k.ljust(w)}  {v}")
+    print(format_sim_table(sim, res.report))
     return 0 if sim["bit_exact"] else 1
 
 
