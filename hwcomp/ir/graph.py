@@ -108,10 +108,11 @@ class Graph:
         return {t: n for n in self._nodes.values() for t in n.outputs}
 
     def producer(self, tensor: str) -> Node | None:
-        return self.producers().get(tensor)
+        return next((n for n in self._nodes.values() if tensor in n.outputs), None)
 
     def consumers(self, tensor: str) -> list[Node]:
-        return [n for n in self.nodes() if tensor in n.inputs]
+        """Readers of `tensor`, in insertion order (no topological sort: passes call this often)."""
+        return [n for n in self._nodes.values() if tensor in n.inputs]
 
     def nx_graph(self) -> nx.DiGraph:
         """Node-level dependency graph; edges carry the tensor name."""

@@ -55,13 +55,15 @@ def _fold_into(g: Graph, node: Node, bn: Node) -> bool:
 
 def _fold(graph: Graph) -> tuple[Graph, bool]:
     g = graph.copy()
-    for node in g.nodes():
-        if node.op not in (Dense, Conv):
+    changed = False
+    for node in g.nodes():  # every fold is local, so one sweep folds them all
+        if node.name not in g or node.op not in (Dense, Conv):
             continue
+        node = g.node(node.name)
         bn = only_consumer(g, node.outputs[0])
         if bn is not None and bn.op is BatchNormalization and _fold_into(g, node, bn):
-            return g, True
-    return g, False
+            changed = True
+    return g, changed
 
 
 fold_batchnorm = Pass("fold_batchnorm", _fold)
