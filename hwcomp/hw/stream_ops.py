@@ -254,6 +254,14 @@ class AddUnit:
         return ceil_div(self.channels, self.lanes)
 
     @property
+    def out_width(self) -> int:
+        return self.scale.out_width
+
+    @property
+    def out_signed(self) -> bool:
+        return self.scale.out_signed
+
+    @property
     def sum_width(self) -> int:
         """hwcomp_add's SUM_W: the aligned inputs' widths as signed values, plus a carry."""
         x0 = self.in0_width + (0 if self.in0_signed else 1)
