@@ -33,6 +33,7 @@ import numpy as np
 
 from hwcomp.backends.identifiers import sanitize_identifier, unique_identifiers
 from hwcomp.backends.rom_images import bias_lines, weight_lines, write_lines
+from hwcomp.backends.stream_blocks import hdl_module
 from hwcomp.hw.design import BlockStage, MVULayer, StreamDesign, ceil_div, stage_lanes
 from hwcomp.hw.numerics import accumulator_bounds, int_range
 from hwcomp.resources import templates_dir
@@ -40,9 +41,10 @@ from hwcomp.resources import templates_dir
 # Generic modules copied next to every generated top, in compile order.
 BASE_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu.v")
 # Every library module a design may use; stages name theirs (BlockStage.module).
-LIBRARY_MODULES = BASE_MODULES + ("hwcomp_swu.v", "hwcomp_scale.v", "hwcomp_pool.v")
-# Library modules that instantiate others.
-MODULE_DEPS = {"hwcomp_pool.v": ("hwcomp_scale.v",)}
+# Every library module a design may use, in compile order; a stage's unit
+# names the ones it needs (stream_blocks.hdl_module).
+LIBRARY_MODULES = BASE_MODULES + ("hwcomp_swu.v", "hwcomp_scale.v", "hwcomp_pool.v", "hwcomp_gap.v",
+                                  "hwcomp_add.v", "hwcomp_fork.v", "hwcomp_concat.v", "hwcomp_dwc.v")
 RESERVED_NAMES = tuple(Path(m).stem for m in LIBRARY_MODULES)
 # Cycles from the input handshake of a vector's last step to the handshake of
 # its last output word, when nothing stalls (see hwcomp_mvu.v).
@@ -228,10 +230,11 @@ def _layer_context(index: int, layer: MVULayer, name: str) -> LayerContext:
 
 
 def _block_context(index: int, stage: BlockStage, name: str) -> LayerContext:
+    mod = hdl_module(stage.unit)
     return LayerContext(
-        name=name, prefix=f"l{index}", summary=f"{name}: {stage.summary}", module=stage.module,
+        name=name, prefix=f"l{index}", summary=f"{name}: {stage.summary}", module=mod.name,
         fifo_depth=stage.in_fifo_depth, in_word_w=stage.in_lanes * stage.in_width,
-        out_word_w=stage.out_lanes * stage.out_width, params=stage.params,
+        out_word_w=stage.out_lanes * stage.out_width, params=mod.parameters,
     )
 
 
@@ -294,8 +297,7 @@ def write_verilog(design: StreamDesign, outdir: Path) -> list[Path]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     files = []
-    used = {f"{s.module}.v" for s in design.chain if isinstance(s, BlockStage)}
-    used |= {dep for m in used for dep in MODULE_DEPS.get(m, ())}
+    used = {src for s in design.chain if isinstance(s, BlockStage) for src in hdl_module(s.unit).sources}
     for module in [m for m in LIBRARY_MODULES if m in BASE_MODULES or m in used]:
         dst = outdir / module
         shutil.copyfile(templates_dir() / module, dst)

@@ -82,12 +82,12 @@ class MVULayer:
 class BlockStage:
     """A stream block that is not a matrix-vector unit (sliding window, pooling).
 
-    `params` are Verilog literals, already computed; the template substitutes them.
+    `unit` is the block's own description (hwcomp/hw/window.py, stream_ops.py);
+    the backend turns it into a module name, sources and parameter literals.
     """
 
     name: str                      # legal Verilog identifier, unique in the design
-    module: str                    # library module, e.g. hwcomp_swu
-    params: tuple[tuple[str, str], ...]
+    unit: object
     in_lanes: int
     in_width: int
     in_signed: bool

@@ -21,6 +21,7 @@ from hwcomp.ops.window import PoolReduce, SlidingWindow, pad_value
 from .chain import hardware_blocks
 from .design import BlockStage, MVULayer, StreamDesign, ceil_div
 from .folding import ChainLayer
+from .stream_ops import MAX, PoolUnit
 
 
 def top_name(graph_name: str) -> str:
@@ -139,15 +140,12 @@ def _swu_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
 def _pool_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
     dt = graph.tensors[node.inputs[0]].dtype
     c = graph.tensors[node.outputs[0]].shape[-1]
-    cf = ceil_div(c, lanes)
-    k = node.attrs["window"]
-    lit = (("MODE", "0"), ("WINDOW", str(k)), ("CF", str(cf)), ("LANES", str(lanes)), ("IN_W", str(dt.width)),
-           ("IN_SIGNED", str(int(dt.signed))), ("MULT", "1"), ("SHIFT", "0"), ("OUT_W", str(dt.width)),
-           ("OUT_MIN", _hex(0, dt.width + 1)), ("OUT_MAX", _hex(0, dt.width + 1)))
+    unit = PoolUnit(MAX, node.attrs["window"], c, lanes, dt.width, dt.signed)
     pixels = _pixels(graph.tensors[node.outputs[0]].shape)
-    return BlockStage(name=name, module="hwcomp_pool", params=lit, in_lanes=lanes, in_width=dt.width,
-                      in_signed=dt.signed, out_lanes=lanes, out_width=dt.width, out_signed=dt.signed,
-                      summary=f"max over {k} positions, {c} channels, {lanes} lanes", cycles=pixels * k * cf)
+    return BlockStage(name=name, unit=unit, in_lanes=lanes, in_width=dt.width, in_signed=dt.signed,
+                      out_lanes=lanes, out_width=dt.width, out_signed=dt.signed,
+                      summary=f"max over {unit.window} positions, {c} channels, {lanes} lanes",
+                      cycles=unit.cycles(pixels))
 
 
 def build_stream_design(graph: Graph) -> StreamDesign:
