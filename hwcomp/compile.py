@@ -12,7 +12,7 @@ import numpy as np
 from hwcomp.backends.verilog import top_module_name, write_verilog
 from hwcomp.errors import HwcompError
 from hwcomp.frontend.onnx import load_onnx
-from hwcomp.hw.chain import mvu_chain
+from hwcomp.hw.chain import hardware_blocks
 from hwcomp.hw.stream_design import build_stream_design
 from hwcomp.ir.graph import Graph
 from hwcomp.ir.serialize import save_graph
@@ -99,7 +99,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     say(f"quantizing ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, {len(x)} calibration samples)")
     hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd)
     design = build_stream_design(hw)
-    units = mvu_chain(hw)
+    blocks = hardware_blocks(hw)
     options = {"bits": f"w{cfg.weight_bits}a{cfg.act_bits}", "target_ii": target_ii,
                "fold": [list(p) for p in pe_simd] if pe_simd else None}
     report = compile_report(hw, design, model.name, options)
@@ -112,7 +112,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         stream = {
             "top": top_module_name(design),
             "sources": sorted(str(p.relative_to(tmp)) for p in files if p.suffix in (".v", ".sv")),
-            "hw_input": units[0].inputs[0], "hw_output": units[-1].outputs[0],
+            "hw_input": blocks[0].inputs[0], "hw_output": blocks[-1].outputs[0],
             "in_elems": design.in_elems, "in_pixels": design.in_pixels, "out_pixels": design.out_pixels,
             "in_lanes": design.in_lanes, "in_width": design.in_width,
             "in_beats": design.in_beats, "s_tdata_width": design.s_tdata_width,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from hwcomp.hw.design import ceil_div
 from hwcomp.hw.stream_ops import MAX, SUM, AddUnit, ConcatUnit, ForkUnit, GlobalPoolUnit, PoolUnit, Scale
+from hwcomp.hw.window import DwcParams, SwuParams
 
 POOL_MODE = {MAX: 0, SUM: 1}
 
@@ -71,7 +72,17 @@ def concat_module(u: ConcatUnit) -> HdlModule:
     return HdlModule("hwcomp_concat", ("hwcomp_fifo.v", "hwcomp_concat.v"), tuple(params))
 
 
+def swu_module(p: SwuParams) -> HdlModule:
+    return HdlModule("hwcomp_swu", ("hwcomp_fifo.v", "hwcomp_swu.v"), tuple(p.verilog_parameters()))
+
+
+def dwc_module(p: DwcParams) -> HdlModule:
+    return HdlModule("hwcomp_dwc", ("hwcomp_fifo.v", "hwcomp_dwc.v"), tuple(p.verilog_parameters()))
+
+
 _BUILDERS = {
+    SwuParams: swu_module,
+    DwcParams: dwc_module,
     PoolUnit: pool_module,
     GlobalPoolUnit: global_pool_module,
     AddUnit: add_module,

@@ -22,6 +22,7 @@ from .chain import hardware_blocks
 from .design import BlockStage, MVULayer, StreamDesign, ceil_div
 from .folding import ChainLayer
 from .stream_ops import MAX, PoolUnit
+from .window import SwuParams, swu_cycles
 
 
 def top_name(graph_name: str) -> str:
@@ -117,24 +118,18 @@ def _mvu_layer(graph: Graph, node: Node, name: str, u: UnitInput) -> MVULayer:
     )
 
 
-def _hex(value: int, width: int) -> str:
-    return f"{width}'h{value & ((1 << width) - 1):0{ceil_div(width, 4)}x}"
-
-
 def _swu_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
     n, h, w, c = graph.tensors[node.inputs[0]].shape
     dt = graph.tensors[node.inputs[0]].dtype
     (kh, kw), (sh, sw), (pt, pl, pb, pr) = node.attrs["kernel"], node.attrs["strides"], node.attrs["pads"]
-    oh, ow = SlidingWindow.out_hw(node, h, w)
-    cf = ceil_div(c, lanes)
-    params = (("ELEM_W", dt.width), ("LANES", lanes), ("CF", cf), ("IFM_H", h), ("IFM_W", w),
-              ("K_H", kh), ("K_W", kw), ("STRIDE_H", sh), ("STRIDE_W", sw),
-              ("PAD_T", pt), ("PAD_L", pl), ("PAD_B", pb), ("PAD_R", pr), ("OFM_H", oh), ("OFM_W", ow))
-    lit = tuple((k, str(v)) for k, v in params) + (("PAD_VALUE", _hex(int(pad_value(dt, node.attrs["pad"])), dt.width)),)
-    return BlockStage(name=name, module="hwcomp_swu", params=lit, in_lanes=lanes, in_width=dt.width,
-                      in_signed=dt.signed, out_lanes=lanes, out_width=dt.width, out_signed=dt.signed,
-                      summary=f"{kh}x{kw} window, stride {sh}x{sw}, {h}x{w}x{c} -> {oh}x{ow}, {lanes} lanes",
-                      cycles=max(h * w, oh * ow * kh * kw) * cf)
+    p = SwuParams(elem_w=dt.width, lanes=lanes, cf=ceil_div(c, lanes), ifm_h=h, ifm_w=w, k_h=kh, k_w=kw,
+                  stride_h=sh, stride_w=sw, pad_t=pt, pad_l=pl, pad_b=pb, pad_r=pr,
+                  pad_value=int(pad_value(dt, node.attrs["pad"])))
+    return BlockStage(name=name, unit=p, in_lanes=lanes, in_width=dt.width, in_signed=dt.signed,
+                      out_lanes=lanes, out_width=dt.width, out_signed=dt.signed,
+                      summary=f"{kh}x{kw} window, stride {sh}x{sw}, {h}x{w}x{c} -> {p.ofm_h}x{p.ofm_w}, "
+                              f"{lanes} lanes",
+                      cycles=swu_cycles(p))
 
 
 def _pool_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:

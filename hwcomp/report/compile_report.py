@@ -38,7 +38,7 @@ def compile_report(hw_graph: Graph, design: StreamDesign, model: str, options: d
             "weight_bits": layer.rows * u.positions * u.channels * layer.weight_width,
             "float_weight_bits": layer.rows * u.positions * u.channels * 32,
         })
-    blocks = [{"name": s.name, "module": s.module, "summary": s.summary, "cycles": s.cycles}
+    blocks = [{"name": s.name, "kind": type(s.unit).__name__, "summary": s.summary, "cycles": s.cycles}
               for s in design.stages if isinstance(s, BlockStage)]
     ii = max([l["cycles"] for l in layers] + [b["cycles"] for b in blocks])
     ideal = max(l["ideal_cycles"] for l in layers)

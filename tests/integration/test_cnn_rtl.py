@@ -1,0 +1,64 @@
+"""Convolutional networks: ONNX -> sliding windows + matrix-vector units + pooling
+-> Verilator, every output checked against the executor."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hwcomp import compile_model, simulate_build
+
+pytestmark = pytest.mark.rtl
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def digits_cnn(tmp_path_factory):
+    sys.path.insert(0, str(ROOT / "examples" / "digits_cnn"))
+    from train import build
+
+    return build(tmp_path_factory.mktemp("digits_cnn"), epochs=25)
+
+
+def test_digits_cnn_bit_exact_over_test_split(tmp_path, digits_cnn):
+    out = tmp_path / "build"
+    compile_model(digits_cnn["onnx"], out, calib=digits_cnn["calib"])
+    sim = simulate_build(out, digits_cnn["test"])
+    assert sim["samples"] == 360 and sim["bit_exact"]
+    assert sim["accuracy_rtl"] == sim["accuracy_fixed"]
+    assert abs(sim["accuracy_fixed"] - sim["accuracy_float"]) <= 0.01
+    assert sim["pe_utilization"] >= 0.85
+    assert abs(sim["ii_cycles"] - sim["expected_ii_cycles"]) <= 0.05 * sim["expected_ii_cycles"]
+
+
+class OddCNN(torch.nn.Module):
+    """Odd channel counts (3, 7, 13), kernels 3 and 5, stride 2, padding, max pooling."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 7, 5, stride=1, padding=2)
+        self.c2 = torch.nn.Conv2d(7, 13, 3, stride=2, padding=1)
+        self.pool = torch.nn.MaxPool2d(2)
+        self.fc = torch.nn.Linear(13 * 2 * 2, 5)
+
+    def forward(self, x):
+        x = torch.relu(self.c1(x))
+        x = self.pool(torch.relu(self.c2(x)))
+        return self.fc(torch.flatten(x, 1))
+
+
+def test_odd_cnn_bit_exact_under_stalls(tmp_path):
+    torch.manual_seed(3)
+    model = OddCNN().eval()
+    path = tmp_path / "odd.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 3, 9, 7),), str(path), input_names=["x"], output_names=["y"],
+                      opset_version=13, dynamo=False)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (40, 3, 9, 7)).astype(np.float32)
+    out = tmp_path / "build"
+    compile_model(path, out, calib=x)
+    clean = simulate_build(out, (x, None))
+    assert clean["bit_exact"] and clean["samples"] == 40
+    stalled = simulate_build(out, (x, None), stall_prob=0.4, seed=11)
+    assert stalled["bit_exact"]
