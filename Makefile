@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint bench clean
+.PHONY: install demo demo-cnn test test-slow bench clean
 
 install: $(STAMP)
 
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(PY) examples/digits_mlp/run.py
+
+demo-cnn: $(STAMP)
+	$(PY) examples/digits_cnn/run.py
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -42,7 +42,7 @@ def one_pass(model: Path, calib: Path, test: Path, out: Path, env: dict) -> dict
 
 
 def main() -> None:
-    from train import build
+    from train_mlp import build
 
     work = Path(tempfile.mkdtemp(prefix="hwcomp_bench_"))
     data = build(work / "model", [64, 32, 10])

@@ -16,7 +16,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples" / "digits_mlp"))
 
-from train import build  # noqa: E402
+from train_mlp import build  # noqa: E402
 
 from hwcomp import compile_model, simulate_build  # noqa: E402
 

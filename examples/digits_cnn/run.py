@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from train import build  # noqa: E402
+from train_cnn import build  # noqa: E402
 
 from hwcomp import compile_model, simulate_build  # noqa: E402
 from hwcomp.report.compile_report import format_compile_report  # noqa: E402

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from train import build  # noqa: E402
+from train_mlp import build  # noqa: E402
 
 from hwcomp import compile_model, simulate_build  # noqa: E402
 from hwcomp.report.sim_report import format_sim_table  # noqa: E402

@@ -9,13 +9,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "digit
 
 @pytest.fixture(scope="session")
 def digits_mlp(tmp_path_factory):
-    from train import build
+    from train_mlp import build
 
     return build(tmp_path_factory.mktemp("digits_mlp"), [64, 32, 10], epochs=30)
 
 
 @pytest.fixture(scope="session")
 def digits_odd_mlp(tmp_path_factory):
-    from train import build
+    from train_mlp import build
 
     return build(tmp_path_factory.mktemp("digits_odd"), [64, 37, 23, 10], epochs=30)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def digits_cnn(tmp_path_factory):
     sys.path.insert(0, str(ROOT / "examples" / "digits_cnn"))
-    from train import build
+    from train_cnn import build
 
     return build(tmp_path_factory.mktemp("digits_cnn"), epochs=25)
 
@@ -62,3 +62,12 @@ def test_odd_cnn_bit_exact_under_stalls(tmp_path):
     assert clean["bit_exact"] and clean["samples"] == 40
     stalled = simulate_build(out, (x, None), stall_prob=0.4, seed=11)
     assert stalled["bit_exact"]
+
+
+def test_cnn_demo_example_runs(tmp_path):
+    import subprocess
+
+    p = subprocess.run([sys.executable, str(ROOT / "examples" / "digits_cnn" / "run.py"), "--out", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "bit-exact" in p.stdout and "PE utilization" in p.stdout

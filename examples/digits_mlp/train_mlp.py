@@ -1,6 +1,6 @@
 """Train an MLP on scikit-learn's 8x8 digits and export it to ONNX.
 
-    python train.py --hidden 32 --out out/    # writes model.onnx, calib.npz, test.npz
+    python train_mlp.py --hidden 32 --out out/    # writes model.onnx, calib.npz, test.npz
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Train a LeNet-style CNN on scikit-learn's 8x8 digits and export it to ONNX.
 
-    python train.py --out out/    # writes model.onnx, calib.npz, test.npz
+    python train_cnn.py --out out/    # writes model.onnx, calib.npz, test.npz
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "digits_mlp"))
-from train import digits_split  # noqa: E402
+from train_mlp import digits_split  # noqa: E402
 
 
 class LeNet(torch.nn.Module):
