@@ -213,11 +213,13 @@ def _simulate(build: SimBuild, work: Path, plusargs: list[str], samples: int,
     stamps = work / f"{FILE_PREFIX}out_cyc.txt"
     counter = _LineCounter(stamps)
     last_log = time.monotonic()
+    reported = -1
     while thread.is_alive():
         thread.join(PROGRESS_INTERVAL_S)
         done = counter.count()
-        if progress is not None:
+        if progress is not None and done != reported:
             progress(done, samples)
+            reported = done
         elif time.monotonic() - last_log > LOG_INTERVAL_S:
             log.info("RTL simulation: %d of %d vectors", done, samples)
             last_log = time.monotonic()
@@ -225,7 +227,7 @@ def _simulate(build: SimBuild, work: Path, plusargs: list[str], samples: int,
         raise SimulationError(
             f"simulation failed ({failure[0]!r}): {_tail(work / f'{FILE_PREFIX}sim.log')}"
         ) from failure[0]
-    if progress is not None:
+    if progress is not None and counter.count() != reported:
         progress(counter.count(), samples)
 
 
