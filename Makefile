@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-cnn test test-slow bench clean
+.PHONY: install demo demo-cnn test test-slow bench onnx-table clean
 
 install: $(STAMP)
 
@@ -30,6 +30,9 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/sim_throughput.py
 	$(PY) benchmarks/onnx_to_rtl.py
+
+onnx-table: $(STAMP)
+	$(PY) scripts/onnx_case_table.py
 
 clean:
 	rm -rf build .pytest_cache
