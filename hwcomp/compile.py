@@ -13,6 +13,7 @@ from hwcomp.backends.verilog import top_module_name, write_verilog
 from hwcomp.errors import HwcompError
 from hwcomp.frontend.onnx import load_onnx
 from hwcomp.hw.chain import hardware_blocks
+from hwcomp.hw.support import check_hardware_support
 from hwcomp.hw.stream_design import build_stream_design
 from hwcomp.ir.graph import Graph
 from hwcomp.ir.serialize import save_graph
@@ -87,6 +88,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
     say(f"importing {model}")
     g = float_pipeline(model, input_shape)
+    check_hardware_support(to_channels_last(g), str(model))
     if calib is None:
         warnings.warn("no calibration data (--calib): activation ranges come from random normal inputs; "
                       "accuracy may suffer", stacklevel=2)

@@ -87,3 +87,26 @@ def test_console_script_exit_status_without_traceback(tmp_path):
     bad.write_text("hello")
     p = subprocess.run([sys.executable, "-m", "hwcomp", "inspect", str(bad)], capture_output=True, text=True)
     assert p.returncode == 2 and "Traceback" not in p.stderr and "x.onnx" in p.stderr
+
+
+def test_layers_without_hardware_are_all_named_before_any_work(tmp_path, capsys):
+    """Two residual adds and a Sigmoid: one message naming every one, before calibration."""
+    rng = np.random.default_rng(0)
+    w = [helper.make_tensor(f"w{i}", TensorProto.FLOAT, [8, 8], rng.normal(size=64).astype(np.float32))
+         for i in range(3)]
+    nodes = [helper.make_node("Gemm", ["x", "w0"], ["a"], name="fc0"),
+             helper.make_node("Add", ["a", "x"], ["b"], name="res_add_1"),
+             helper.make_node("Gemm", ["b", "w1"], ["c"], name="fc1"),
+             helper.make_node("Sigmoid", ["c"], ["d"], name="squash"),
+             helper.make_node("Add", ["d", "b"], ["e"], name="res_add_2"),
+             helper.make_node("Gemm", ["e", "w2"], ["y"], name="fc2")]
+    g = helper.make_graph(nodes, "res", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])], w)
+    path = save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), tmp_path / "res.onnx")
+    code, _, err = run_cli(["compile", path, "-o", tmp_path / "b"], capsys)
+    errors = [line for line in err.splitlines() if line.startswith("hwcomp: error")]
+    assert code == 2 and len(errors) == 1 and "Traceback" not in err
+    for name in ("res.onnx", "res_add_1", "res_add_2", "squash", "Sigmoid", "Add"):
+        assert name in err
+    assert "warning" not in err  # failed before the calibration step
+    assert not (tmp_path / "b").exists()

@@ -1,0 +1,68 @@
+"""Check, before any work starts, that every node of a model has a place in
+the hardware, and name all that do not at once.
+
+Runs on the canonical, channels-last float graph (after to_channels_last).
+The host handles reshapes and the NCHW -> NHWC transpose at the input and a
+Softmax (with reshapes) at the output; in between, the hardware maps a chain
+of Dense (Gemm/MatMul/Conv), ReLU, sliding windows, max pooling and Flatten.
+"""
+from __future__ import annotations
+
+from hwcomp.errors import HwcompError
+from hwcomp.ir.graph import Graph, Node
+from hwcomp.ops.activation import Relu, Softmax
+from hwcomp.ops.dense import Dense
+from hwcomp.ops.shape import Transpose
+from hwcomp.ops.window import PoolReduce, SlidingWindow
+
+IN_HARDWARE = (Dense, Relu, SlidingWindow, PoolReduce)
+SUPPORTED = ("Gemm/MatMul", "Conv", "MaxPool", "Relu", "BatchNormalization (folded into the layer before)",
+             "Flatten/Reshape", "Softmax at the output (host)")
+
+
+def _host_prefix(g: Graph) -> set[str]:
+    ready = set(g.inputs) | set(g.constants)
+    prefix: set[str] = set()
+    for n in g.nodes():
+        if (n.op.shape_only or n.op is Transpose) and all(t in ready for t in n.inputs if t):
+            prefix.add(n.name)
+            ready.update(t for t in n.outputs if t)
+    return prefix
+
+
+def _host_suffix(g: Graph) -> set[str]:
+    suffix: set[str] = set()
+    for n in reversed(g.nodes()):
+        if not (n.op is Softmax or n.op.shape_only):
+            continue
+        users = [u for t in n.outputs if t for u in g.consumers(t)]
+        if all(u.name in suffix for u in users) and all(t in g.outputs or g.consumers(t) for t in n.outputs if t):
+            suffix.add(n.name)
+    return suffix
+
+
+def hardware_problems(g: Graph) -> dict[str, list[str]]:
+    """Node names by reason: the op type with no hardware block, or 'branches'."""
+    host = _host_prefix(g) | _host_suffix(g)
+    problems: dict[str, list[str]] = {}
+    for n in g.nodes():
+        if n.name in host:
+            continue
+        if n.op not in IN_HARDWARE and not n.op.shape_only and n.op is not Transpose:
+            problems.setdefault(n.op.name, []).append(n.name)
+        elif any(t and len(g.consumers(t)) > 1 for t in n.outputs):
+            problems.setdefault("branches (fan-out)", []).append(n.name)
+    if not problems:
+        # Transposes left between layers mean a layout the chain cannot stream.
+        stray = [n.name for n in g.nodes() if n.op is Transpose and n.name not in host]
+        if stray:
+            problems["Transpose"] = stray
+    return problems
+
+
+def check_hardware_support(g: Graph, source: str) -> None:
+    problems = hardware_problems(g)
+    if problems:
+        listed = "; ".join(f"{op}: {', '.join(repr(n) for n in names)}" for op, names in problems.items())
+        raise HwcompError(f"{source}: no hardware block yet for {listed} (hardware maps a chain of "
+                          f"{', '.join(SUPPORTED)})")
