@@ -12,9 +12,10 @@ from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ops.mvu import MatrixVectorUnit
 from hwcomp.ops.shape import Flatten
-from hwcomp.ops.window import PoolReduce, SlidingWindow
+from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce, PoolReduce, SlidingWindow
 
-STREAM_BLOCKS = (MatrixVectorUnit, SlidingWindow, PoolReduce, Flatten)
+POOLS = (PoolReduce, AveragePoolReduce, GlobalPoolReduce)
+STREAM_BLOCKS = (MatrixVectorUnit, SlidingWindow, Flatten) + POOLS
 
 
 def hardware_blocks(graph: Graph) -> list[Node]:
@@ -43,7 +44,7 @@ def hardware_blocks(graph: Graph) -> list[Node]:
 def _streams_into(node: Node, producers: dict[str, Node]) -> bool:
     """Windows and pooling are hardware; a Flatten is only when hardware feeds it
     (a Flatten of the model input is a host reshape)."""
-    if node.op in (SlidingWindow, PoolReduce):
+    if node.op is SlidingWindow or node.op in POOLS:
         return True
     src = producers.get(node.inputs[0])
     return node.op is Flatten and src is not None and src.op in STREAM_BLOCKS

@@ -16,12 +16,12 @@ import numpy as np
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ops.mvu import MatrixVectorUnit
 from hwcomp.ops.shape import Flatten
-from hwcomp.ops.window import PoolReduce, SlidingWindow, pad_value
+from hwcomp.ops.window import GlobalPoolReduce, PoolReduce, SlidingWindow, pad_value
 
-from .chain import hardware_blocks
+from .chain import POOLS, hardware_blocks
 from .design import BlockStage, MVULayer, StreamDesign, ceil_div
 from .folding import ChainLayer
-from .stream_ops import MAX, PoolUnit
+from .stream_ops import MAX, SUM, GlobalPoolUnit, PoolUnit, Scale
 from .window import SwuParams, swu_cycles
 
 
@@ -73,7 +73,7 @@ def chain_layers(graph: Graph) -> tuple[list[ChainLayer], list[int]]:
             layers.append(ChainLayer(node.params["weight"].shape[0], u.channels, u.positions, u.pixels))
             beats.append(0)
             k += 1
-        elif node.op in (SlidingWindow, PoolReduce):
+        elif node.op is SlidingWindow or node.op in POOLS:
             ins, outs = graph.tensors[node.inputs[0]].shape, graph.tensors[node.outputs[0]].shape
             per_in = _pixels(ins) * (ins[-1] // graph.tensors[_stream_source(graph, node)].shape[-1])
             per_out = _pixels(outs) * (outs[-1] // graph.tensors[_stream_source(graph, node)].shape[-1])
@@ -83,11 +83,9 @@ def chain_layers(graph: Graph) -> tuple[list[ChainLayer], list[int]]:
 
 def _stream_source(graph: Graph, node: Node) -> str:
     """The feature map a window/pool block works on (its channels set the lane groups)."""
-    while node.op is PoolReduce or node.op is SlidingWindow:
-        if node.op is SlidingWindow:
-            return node.inputs[0]
-        node = graph.producer(node.inputs[0])
-    return node.outputs[0]
+    if node.op is SlidingWindow or node.op is GlobalPoolReduce:
+        return node.inputs[0]
+    return graph.producer(node.inputs[0]).inputs[0]  # a window reduction after its SlidingWindow
 
 
 def _place_columns(w: np.ndarray, u: UnitInput, lanes: int) -> np.ndarray:
@@ -132,15 +130,26 @@ def _swu_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
                       cycles=swu_cycles(p))
 
 
+def _scale(node: Node, dt) -> Scale:
+    a = node.attrs
+    return Scale(a["mult"], a["shift"], dt.width, dt.signed, a["out_min"], a["out_max"])
+
+
 def _pool_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
     dt = graph.tensors[node.inputs[0]].dtype
     c = graph.tensors[node.outputs[0]].shape[-1]
-    unit = PoolUnit(MAX, node.attrs["window"], c, lanes, dt.width, dt.signed)
-    pixels = _pixels(graph.tensors[node.outputs[0]].shape)
+    if node.op is GlobalPoolReduce:
+        pixels_in = _pixels(graph.tensors[node.inputs[0]].shape)
+        unit = GlobalPoolUnit(SUM, pixels_in, c, lanes, dt.width, dt.signed, _scale(node, dt))
+        summary, cycles = f"average over {pixels_in} pixels, {c} channels, {lanes} lanes", unit.cycles()
+    else:
+        mode, scale = (MAX, None) if node.op is PoolReduce else (SUM, _scale(node, dt))
+        unit = PoolUnit(mode, node.attrs["window"], c, lanes, dt.width, dt.signed, scale)
+        pixels = _pixels(graph.tensors[node.outputs[0]].shape)
+        summary = f"{'max' if mode == MAX else 'average'} over {unit.window} positions, {c} channels, {lanes} lanes"
+        cycles = unit.cycles(pixels)
     return BlockStage(name=name, unit=unit, in_lanes=lanes, in_width=dt.width, in_signed=dt.signed,
-                      out_lanes=lanes, out_width=dt.width, out_signed=dt.signed,
-                      summary=f"max over {unit.window} positions, {c} channels, {lanes} lanes",
-                      cycles=unit.cycles(pixels))
+                      out_lanes=lanes, out_width=dt.width, out_signed=dt.signed, summary=summary, cycles=cycles)
 
 
 def build_stream_design(graph: Graph) -> StreamDesign:
@@ -157,7 +166,7 @@ def build_stream_design(graph: Graph) -> StreamDesign:
             lanes = layer.pe
         elif node.op is SlidingWindow:
             stages.append(_swu_stage(graph, node, f"swu{k}", lanes))
-        elif node.op is PoolReduce:
+        elif node.op in POOLS:
             stages.append(_pool_stage(graph, node, f"pool{k}", lanes))
     first_in = graph.tensors[blocks[0].inputs[0]].shape
     last_out = graph.tensors[units[-1].outputs[0]].shape

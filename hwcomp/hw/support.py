@@ -9,14 +9,14 @@ of Dense (Gemm/MatMul/Conv), ReLU, sliding windows, max pooling and Flatten.
 from __future__ import annotations
 
 from hwcomp.errors import HwcompError
-from hwcomp.ir.graph import Graph, Node
+from hwcomp.ir.graph import Graph
 from hwcomp.ops.activation import Relu, Softmax
 from hwcomp.ops.dense import Dense
 from hwcomp.ops.shape import Transpose
-from hwcomp.ops.window import PoolReduce, SlidingWindow
+from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce, PoolReduce, SlidingWindow
 
-IN_HARDWARE = (Dense, Relu, SlidingWindow, PoolReduce)
-SUPPORTED = ("Gemm/MatMul", "Conv", "MaxPool", "Relu", "BatchNormalization (folded into the layer before)",
+IN_HARDWARE = (Dense, Relu, SlidingWindow, PoolReduce, AveragePoolReduce, GlobalPoolReduce)
+SUPPORTED = ("Gemm/MatMul", "Conv", "MaxPool", "AveragePool (padding counted)", "GlobalAveragePool", "Relu", "BatchNormalization (folded into the layer before)",
              "Flatten/Reshape", "Softmax at the output (host)")
 
 

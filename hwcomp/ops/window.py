@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwcomp.hw.stream_ops import Scale
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
@@ -76,3 +77,57 @@ class PoolReduce(Op):
         x = inputs[0]
         k = node.attrs["window"]
         return [x.reshape(x.shape[:-1] + (k, x.shape[-1] // k)).max(axis=-2)]
+
+
+def _scaled_average(x_sum: np.ndarray, node: Node, graph: Graph) -> np.ndarray:
+    """Fixed point: the exact sum times mult / 2^shift, round half up, saturated
+    (docs/numerics.md, "Pooling"); the golden model hwcomp_scale is tested against."""
+    a, dt = node.attrs, graph.tensors[node.inputs[0]].dtype
+    scale = Scale(a["mult"], a["shift"], dt.width, dt.signed, a["out_min"], a["out_max"])
+    return np.asarray(scale.apply(x_sum), dtype=np.int64)
+
+
+@register
+class AveragePoolReduce(Op):
+    """Average over the window positions of a SlidingWindow output (padded taps count).
+
+    attrs: window (kh*kw); in fixed point also mult, shift, out_min, out_max.
+    """
+
+    name = "AveragePoolReduce"
+
+    @classmethod
+    def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
+        x = graph.tensors[node.inputs[0]]
+        return [TensorType(x.shape[:-1] + (x.shape[-1] // node.attrs["window"],), x.dtype)]
+
+    @classmethod
+    def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
+        x = inputs[0]
+        k = node.attrs["window"]
+        w = x.reshape(x.shape[:-1] + (k, x.shape[-1] // k))
+        if graph.tensors[node.inputs[0]].dtype.is_fixed:
+            return [_scaled_average(w.sum(axis=-2, dtype=np.int64), node, graph)]
+        return [w.mean(axis=-2, dtype=np.float64).astype(np.float32)]
+
+
+@register
+class GlobalPoolReduce(Op):
+    """Mean over all pixels of an NHWC map: [N, H, W, C] -> [N, 1, 1, C].
+
+    attrs: in fixed point mult, shift, out_min, out_max (as AveragePoolReduce).
+    """
+
+    name = "GlobalPoolReduce"
+
+    @classmethod
+    def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
+        x = graph.tensors[node.inputs[0]]
+        return [TensorType((x.shape[0], 1, 1, x.shape[-1]), x.dtype)]
+
+    @classmethod
+    def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
+        x = inputs[0]
+        if graph.tensors[node.inputs[0]].dtype.is_fixed:
+            return [_scaled_average(x.sum(axis=(1, 2), keepdims=True, dtype=np.int64), node, graph)]
+        return [x.mean(axis=(1, 2), keepdims=True, dtype=np.float64).astype(np.float32)]

@@ -1,4 +1,4 @@
-"""Conv and MaxPool (NCHW) -> channels-last window ops, the form the hardware
+"""Conv, MaxPool, AveragePool and GlobalAveragePool (NCHW) -> channels-last window ops, the form the hardware
 streams: Transpose to NHWC, SlidingWindow, then Dense (convolution) or
 PoolReduce (max pooling), then Transpose back. streamline_transposes later
 cancels the transposes between layers, leaving one at the graph input."""
@@ -10,9 +10,9 @@ from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 from hwcomp.ops.conv import Conv
 from hwcomp.ops.dense import Dense
-from hwcomp.ops.pool import MaxPool
+from hwcomp.ops.pool import AveragePool, GlobalAveragePool, MaxPool
 from hwcomp.ops.shape import Transpose
-from hwcomp.ops.window import PoolReduce, SlidingWindow
+from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce, PoolReduce, SlidingWindow
 
 from .base import Pass
 
@@ -43,8 +43,12 @@ def _supported(g: Graph, node: Node) -> bool:
     if node.op is Conv:
         return node.inputs[1] in g.constants and (len(node.inputs) < 3 or not node.inputs[2]
                                                   or node.inputs[2] in g.constants)
+    if node.op is GlobalAveragePool:
+        return True
     if a.get("storage_order", 0) or len(node.outputs) > 1 and node.outputs[1]:
         return False
+    if node.op is AveragePool and any(a["pads"]) and not a.get("count_include_pad", 0):
+        return False  # the divisor would change at the borders: keep the float op
     return True
 
 
@@ -69,7 +73,7 @@ def _rewrite(graph: Graph) -> tuple[Graph, bool]:
     g = graph.copy()
     changed = False
     for node in g.nodes():
-        if node.op not in (Conv, MaxPool) or not _supported(g, node):
+        if node.op not in (Conv, MaxPool, AveragePool, GlobalAveragePool) or not _supported(g, node):
             continue
         a = node.attrs
         if node.op is Conv:
@@ -79,15 +83,20 @@ def _rewrite(graph: Graph) -> tuple[Graph, bool]:
             params = {"weight": conv_weight_matrix(w, int(a.get("group", 1))).astype(np.float32),
                       "bias": b.astype(np.float32)}
             mid = [("window", SlidingWindow, _window_attrs(a, "zero"), {}), ("dense", Dense, {}, params)]
+        elif node.op is GlobalAveragePool:
+            mid = [("gap", GlobalPoolReduce, {}, {})]
         else:
             kh, kw = a["kernel_shape"]
-            oh_onnx = MaxPool.infer(node, g)[0].shape[2:]
-            attrs = _window_attrs(a, "lowest")
+            oh_onnx = node.op.infer(node, g)[0].shape[2:]
+            is_max = node.op is MaxPool
+            attrs = _window_attrs(a, "lowest" if is_max else "zero")
             n, c, h, w_ = g.tensors[node.inputs[0]].shape
             probe = Node("probe", SlidingWindow, (), (), attrs)
             if SlidingWindow.out_hw(probe, h, w_) != tuple(oh_onnx):
                 continue  # ceil_mode adding a partial window: keep the float op
-            mid = [("window", SlidingWindow, attrs, {}), ("pool", PoolReduce, {"window": kh * kw, "mode": "max"}, {})]
+            reduce = ("pool", PoolReduce, {"window": kh * kw, "mode": "max"}, {}) if is_max else \
+                ("pool", AveragePoolReduce, {"window": kh * kw}, {})
+            mid = [("window", SlidingWindow, attrs, {}), reduce]
         _emit(g, node, mid)
         changed = True
     if changed:

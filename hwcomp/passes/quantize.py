@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwcomp.errors import HwcompError
+from hwcomp.hw.stream_ops import average_scale
 from hwcomp.ir.dtypes import Fixed, bits_for_range
 from hwcomp.ir.execute import execute
 from hwcomp.ir.graph import Graph, Node
@@ -22,6 +23,7 @@ from hwcomp.ir.verify import verify
 from hwcomp.ops.activation import Relu
 from hwcomp.ops.dense import Dense, accumulator_bounds
 from hwcomp.ops.quant import Dequantize, Quantize, Requantize
+from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,17 @@ class _Builder:
         ins = [q] + [self.as_float(t) if t in self.src.constants else self.fixed[t] for t in node.inputs[1:] if t]
         self.fixed[node.outputs[0]] = self.emit(node.name, node.op, ins, f"{node.outputs[0]}_q", dict(node.attrs))
 
+    def average(self, node: Node) -> None:
+        """Average pooling keeps its input's type; the division is a multiply and a
+        rounding shift chosen here (hwcomp.hw.stream_ops.average_scale)."""
+        q = self.as_activation(node.inputs[0])
+        xt = self.g.tensors[q].dtype
+        x_shape = self.g.tensors[q].shape
+        count = node.attrs["window"] if node.op is AveragePoolReduce else x_shape[1] * x_shape[2]
+        sc = average_scale(count, xt.width, xt.signed, xt.width, xt.signed)
+        attrs = dict(node.attrs, mult=sc.mult, shift=sc.shift, out_min=sc.out_min, out_max=sc.out_max)
+        self.fixed[node.outputs[0]] = self.emit(node.name, node.op, [q], f"{node.outputs[0]}_q", attrs)
+
     def float_op(self, node: Node) -> None:
         """Ops without a fixed-point form run in float on dequantized inputs."""
         ins = [self.as_float(t) if t else "" for t in node.inputs]
@@ -151,6 +164,8 @@ class _Builder:
                 self.dense(node)
             elif node.op is Relu and data_in in self.fixed:
                 self.relu(node)
+            elif node.op in (AveragePoolReduce, GlobalPoolReduce) and data_in in self.fixed:
+                self.average(node)
             elif (node.op.shape_only or node.op.value_preserving) and data_in in self.fixed:
                 self.shape_op(node)
             else:

@@ -71,3 +71,31 @@ def test_cnn_demo_example_runs(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "bit-exact" in p.stdout and "PE utilization" in p.stdout
+
+
+class AvgCNN(torch.nn.Module):
+    """Average pooling (2x2) and a global average pool before the classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 6, 3, padding=1)
+        self.pool = torch.nn.AvgPool2d(2)
+        self.c2 = torch.nn.Conv2d(6, 7, 3, padding=1)
+        self.gap = torch.nn.AdaptiveAvgPool2d(1)
+        self.fc = torch.nn.Linear(7, 4)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.c1(x)))
+        return self.fc(torch.flatten(self.gap(torch.relu(self.c2(x))), 1))
+
+
+def test_average_and_global_pooling_bit_exact(tmp_path):
+    torch.manual_seed(5)
+    path = tmp_path / "avg.onnx"
+    torch.onnx.export(AvgCNN().eval(), (torch.zeros(1, 3, 8, 8),), str(path), input_names=["x"],
+                      output_names=["y"], opset_version=13, dynamo=False)
+    x = np.random.default_rng(1).uniform(-1, 1, (30, 3, 8, 8)).astype(np.float32)
+    res = compile_model(path, tmp_path / "build", calib=x)
+    assert {b["kind"] for b in res.report["blocks"]} == {"SwuParams", "PoolUnit", "GlobalPoolUnit"}
+    sim = simulate_build(tmp_path / "build", (x, None), stall_prob=0.3, seed=2)
+    assert sim["bit_exact"] and sim["samples"] == 30
