@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--stall", type=float, default=0.0, help="probability of random tvalid/tready stalls (0..1)")
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--limit", type=int, help="simulate only the first N samples")
+    sub.add_parser("selftest", help="check the simulation toolchain (and warm its build cache)")
     return p
 
 
@@ -96,12 +97,25 @@ def _simulate(args) -> int:
     return 0 if r["bit_exact"] else 1
 
 
+def _selftest(args) -> int:
+    from hwcomp.sim.selftest import run_selftest
+
+    r = run_selftest()
+    print(f"verilator   {r.verilator}")
+    print(f"build cache {r.cache}")
+    print(f"simulation  {r.vectors} vectors under random stalls, {r.mismatches} mismatches "
+          f"({'built' if r.built else 'cached build'}, {r.build_seconds:.1f} s)")
+    print("ok" if r.mismatches == 0 else "FAILED: the simulated design disagrees with its golden model")
+    return 0 if r.mismatches == 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     warnings.simplefilter("default")
     warnings.showwarning = lambda msg, *a, **k: print(f"hwcomp: warning: {msg}", file=sys.stderr)
     try:
-        return {"inspect": _inspect, "compile": _compile, "simulate": _simulate}[args.cmd](args)
+        commands = {"inspect": _inspect, "compile": _compile, "simulate": _simulate, "selftest": _selftest}
+        return commands[args.cmd](args)
     except HwcompError as e:
         print(f"hwcomp: error: {e}", file=sys.stderr)
         return 2
