@@ -1,6 +1,9 @@
 """Cancel the layout transposes that conv_to_windows leaves between layers.
 
 - Transpose -> Transpose composing to the identity: both go.
+- A transpose read by several nodes (a branch point) is split, one per reader.
+- Add / Concat of two tensors transposed the same way: the transpose moves
+  after the join (Concat's axis follows the permutation).
 - Transpose -> Relu: swapped (Relu is elementwise), so pairs can meet.
 - Transpose(NHWC->NCHW) -> Flatten -> Dense: the Dense's columns are permuted
   instead, and Flatten reads the channels-last tensor directly.
@@ -13,7 +16,8 @@ from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 from hwcomp.ops.activation import Relu
 from hwcomp.ops.dense import Dense
-from hwcomp.ops.shape import Flatten, Transpose
+from hwcomp.ops.elementwise import Add, Sum
+from hwcomp.ops.shape import Concat, Flatten, Transpose
 
 from .base import Pass, only_consumer, rewire
 
@@ -32,6 +36,52 @@ def _cancel_pairs(graph: Graph) -> tuple[Graph, bool]:
         g.remove_node(t1.name)
         g.remove_node(t2.name)
         rewire(g, t2.outputs[0], t1.inputs[0])
+        g.remove_unused()
+        return g, True
+    return g, False
+
+
+def _split_fanout(graph: Graph) -> tuple[Graph, bool]:
+    """A transpose read by several nodes becomes one transpose per reader, so each
+    copy can cancel against, or move past, its own reader."""
+    g = graph.copy()
+    for t in g.nodes():
+        if t.op is not Transpose or t.outputs[0] in g.outputs:
+            continue
+        users = g.consumers(t.outputs[0])
+        if len(users) < 2:
+            continue
+        for i, u in enumerate(users[1:], start=1):
+            out = g.unique_name(f"{t.outputs[0]}_{i}")
+            g.add_node(Node(g.unique_name(f"{t.name}_{i}"), Transpose, t.inputs, (out,), dict(t.attrs)))
+            g.tensors[out] = g.tensors[t.outputs[0]]
+            u.inputs = tuple(out if x == t.outputs[0] else x for x in u.inputs)
+        return g, True
+    return g, False
+
+
+def _join_transposes(graph: Graph) -> tuple[Graph, bool]:
+    g = graph.copy()
+    for join in g.nodes():
+        if join.op not in (Add, Sum, Concat) or len(join.inputs) != 2:
+            continue
+        srcs = [g.producer(t) for t in join.inputs]
+        if any(s is None or s.op is not Transpose or len(g.consumers(s.outputs[0])) != 1 for s in srcs):
+            continue
+        perm = srcs[0].attrs["perm"]
+        same_shape = g.tensors[srcs[0].inputs[0]].shape == g.tensors[srcs[1].inputs[0]].shape
+        if srcs[1].attrs["perm"] != perm or (join.op is not Concat and not same_shape):
+            continue  # elementwise joins need equal shapes (no broadcasting across the transpose)
+        attrs = dict(join.attrs)
+        if join.op is Concat:
+            attrs["axis"] = perm[join.attrs["axis"]]
+        mid = g.unique_name(f"{join.name}_pre")
+        inner = Node(join.name, join.op, (srcs[0].inputs[0], srcs[1].inputs[0]), (mid,), attrs)
+        for s in srcs:
+            g.remove_node(s.name)
+        g.replace_node(join.name, inner)
+        g.tensors[mid] = join.op.infer(inner, g)[0]
+        g.add_node(Node(g.unique_name(f"{join.name}_transpose"), Transpose, (mid,), join.outputs, {"perm": perm}))
         g.remove_unused()
         return g, True
     return g, False
@@ -80,9 +130,12 @@ def _absorb_into_dense(graph: Graph) -> tuple[Graph, bool]:
 
 
 cancel_transpose_pairs = Pass("cancel_transpose_pairs", _cancel_pairs)
+split_transpose_fanout = Pass("split_transpose_fanout", _split_fanout)
+move_transpose_past_join = Pass("move_transpose_past_join", _join_transposes)
 move_transpose_past_relu = Pass("move_transpose_past_relu", _swap_relu)
 absorb_transpose_into_dense = Pass("absorb_transpose_into_dense", _absorb_into_dense)
-STREAMLINE = [cancel_transpose_pairs, move_transpose_past_relu, absorb_transpose_into_dense]
+STREAMLINE = [cancel_transpose_pairs, split_transpose_fanout, move_transpose_past_relu, move_transpose_past_join,
+              absorb_transpose_into_dense]
 
 
 def to_channels_last(graph: Graph) -> Graph:

@@ -52,3 +52,32 @@ def test_channels_last_matches_float(tmp_path, kw):
     assert ops.count(SlidingWindow) == 4 and ops.count(PoolReduce) == 2
     with torch.no_grad():
         assert np.abs(m(torch.from_numpy(x)).numpy() - got).max() <= 1e-4 * np.abs(ref).max()
+
+
+class ResFire(torch.nn.Module):
+    """A residual block (fan-out + Add) and a SqueezeNet-style fire module (Concat)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(1, 6, 3, padding=1)
+        self.a = torch.nn.Conv2d(6, 6, 3, padding=1)
+        self.b = torch.nn.Conv2d(6, 6, 3, padding=1)
+        self.e1 = torch.nn.Conv2d(6, 4, 1)
+        self.e3 = torch.nn.Conv2d(6, 5, 3, padding=1)
+        self.fc = torch.nn.Linear(9 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        x = torch.relu(x + self.b(torch.relu(self.a(x))))
+        x = torch.cat([torch.relu(self.e1(x)), torch.relu(self.e3(x))], 1)
+        return self.fc(torch.flatten(torch.nn.functional.max_pool2d(x, 2), 1))
+
+
+def test_branches_and_joins_leave_one_transpose(tmp_path):
+    torch.manual_seed(1)
+    g = canonicalize(load_onnx(export(ResFire(), tmp_path / "r.onnx")))
+    h = to_channels_last(g)
+    x = np.random.default_rng(2).uniform(0, 1, (3, 1, 8, 8)).astype(np.float32)
+    ref, got = execute(g, {"x": x})["y"], execute(h, {"x": x})["y"]
+    assert np.abs(got - ref).max() <= 1e-4 * np.abs(ref).max()
+    assert [n.op for n in h.nodes()].count(Transpose) == 1
