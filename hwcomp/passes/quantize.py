@@ -20,8 +20,12 @@ from hwcomp.ir.dtypes import Fixed, bits_for_range
 from hwcomp.ir.execute import execute
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.verify import verify
+from hwcomp.passes.base import only_consumer
 from hwcomp.ops.activation import Relu
 from hwcomp.ops.dense import Dense, accumulator_bounds
+from hwcomp.ops.elementwise import Add, Sum
+from hwcomp.ops.join import ResidualAdd
+from hwcomp.ops.shape import Concat
 from hwcomp.ops.quant import Dequantize, Quantize, Requantize
 from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce
 
@@ -74,6 +78,7 @@ class _Builder:
         self.g.inputs = list(graph.inputs)
         self.fixed: dict[str, str] = {}   # float tensor -> its fixed-point tensor
         self.floats: dict[str, str] = {}  # float tensor -> tensor holding its float value
+        self.done: set[str] = set()       # source nodes already folded into another
 
     def emit(self, name: str, op, ins, out_base: str, attrs=None, params=None) -> str:
         out = self.g.unique_name(out_base)
@@ -93,15 +98,16 @@ class _Builder:
         self.floats[t] = out
         return out
 
-    def as_activation(self, t: str) -> str:
-        """The fixed-point tensor for `t`, narrowed to activation bits if it is an accumulator."""
+    def as_activation(self, t: str, want: Fixed | None = None) -> str:
+        """The fixed-point tensor for `t`, narrowed to activation bits if it is an
+        accumulator (to `want` when a join needs one type on all its inputs)."""
         q = self.fixed.get(t)
         if q is None:
             raise HwcompError(f"{self.src.name}: tensor {t!r} feeds a Dense but has no fixed-point form")
         qt = self.g.tensors[q].dtype
-        if qt.width <= self.cfg.act_bits:
+        if (qt.width <= self.cfg.act_bits and want is None) or qt == want:
             return q
-        at = activation_type(self.ranges[t], self.cfg.act_bits)
+        at = want or activation_type(self.ranges[t], self.cfg.act_bits)
         if at.frac > qt.frac:  # no finer than the accumulator: keeps the shift >= 0
             at = Fixed(at.width, qt.frac, at.signed)
         out = self.emit(f"{t}_requant", Requantize, [q], f"{t}_q", {"dtype": at})
@@ -142,6 +148,28 @@ class _Builder:
         attrs = dict(node.attrs, mult=sc.mult, shift=sc.shift, out_min=sc.out_min, out_max=sc.out_max)
         self.fixed[node.outputs[0]] = self.emit(node.name, node.op, [q], f"{node.outputs[0]}_q", attrs)
 
+    def residual_add(self, node: Node) -> None:
+        """Add/Sum of two fixed tensors -> ResidualAdd; a ReLU right after it is folded in."""
+        a, b = (self.as_activation(t) for t in node.inputs)
+        fa, fb = (self.g.tensors[q].dtype.frac for q in (a, b))
+        relu = only_consumer(self.src, node.outputs[0])
+        relu = relu if relu is not None and relu.op is Relu else None
+        out_name = relu.outputs[0] if relu else node.outputs[0]
+        out = activation_type(self.ranges[out_name], self.cfg.act_bits)
+        f = max(fa, fb, out.frac)  # common binary point of the exact sum
+        attrs = {"shift0": f - fa, "shift1": f - fb, "shift": f - out.frac, "relu": relu is not None, "dtype": out}
+        q = self.emit(node.name, ResidualAdd, [a, b], f"{out_name}_q", attrs)
+        self.fixed[node.outputs[0]] = q
+        if relu:
+            self.fixed[relu.outputs[0]] = q
+            self.done.add(relu.name)
+
+    def concat(self, node: Node) -> None:
+        """Both inputs of a channel concat carry one type: the concat output's."""
+        common = activation_type(self.ranges[node.outputs[0]], self.cfg.act_bits)
+        ins = [self.as_activation(t, common) for t in node.inputs]
+        self.fixed[node.outputs[0]] = self.emit(node.name, node.op, ins, f"{node.outputs[0]}_q", dict(node.attrs))
+
     def float_op(self, node: Node) -> None:
         """Ops without a fixed-point form run in float on dequantized inputs."""
         ins = [self.as_float(t) if t else "" for t in node.inputs]
@@ -160,7 +188,14 @@ class _Builder:
             self.fixed[name] = self.emit(f"{name}_quant", Quantize, [name], f"{name}_q", {"dtype": it})
         for node in self.src.nodes():
             data_in = node.inputs[0] if node.inputs else None
-            if node.op is Dense:
+            both_fixed = len(node.inputs) == 2 and all(t in self.fixed for t in node.inputs)
+            if node.name in self.done:
+                continue
+            if node.op in (Add, Sum) and both_fixed and len({self.src.tensors[t].shape for t in node.inputs}) == 1:
+                self.residual_add(node)
+            elif node.op is Concat and both_fixed:
+                self.concat(node)
+            elif node.op is Dense:
                 self.dense(node)
             elif node.op is Relu and data_in in self.fixed:
                 self.relu(node)
