@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hwcomp.hw.design import ceil_div
+from hwcomp.hw.netlist import FifoUnit
 from hwcomp.hw.stream_ops import MAX, SUM, AddUnit, ConcatUnit, ForkUnit, GlobalPoolUnit, PoolUnit, Scale
 from hwcomp.hw.window import DwcParams, SwuParams
 
@@ -80,7 +81,12 @@ def dwc_module(p: DwcParams) -> HdlModule:
     return HdlModule("hwcomp_dwc", ("hwcomp_fifo.v", "hwcomp_dwc.v"), tuple(p.verilog_parameters()))
 
 
+def fifo_module(u: FifoUnit) -> HdlModule:
+    return HdlModule("hwcomp_fifo", ("hwcomp_fifo.v",), tuple(_ints(("WIDTH", u.width), ("DEPTH", u.depth))))
+
+
 _BUILDERS = {
+    FifoUnit: fifo_module,
     SwuParams: swu_module,
     DwcParams: dwc_module,
     PoolUnit: pool_module,

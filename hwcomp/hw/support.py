@@ -3,8 +3,9 @@ the hardware, and name all that do not at once.
 
 Runs on the canonical, channels-last float graph (after to_channels_last).
 The host handles reshapes and the NCHW -> NHWC transpose at the input and a
-Softmax (with reshapes) at the output; in between, the hardware maps a chain
-of Dense (Gemm/MatMul/Conv), ReLU, sliding windows, max pooling and Flatten.
+Softmax (with reshapes) at the output; in between, the hardware maps Dense
+(Gemm/MatMul/Conv), ReLU, sliding windows, pooling, Flatten, and two-way
+branches joined by an Add/Sum or a channel Concat.
 """
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph
 from hwcomp.ops.activation import Relu, Softmax
 from hwcomp.ops.dense import Dense
-from hwcomp.ops.shape import Transpose
+from hwcomp.ops.elementwise import Add, Sum
+from hwcomp.ops.shape import Concat, Transpose
 from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce, PoolReduce, SlidingWindow
 
-IN_HARDWARE = (Dense, Relu, SlidingWindow, PoolReduce, AveragePoolReduce, GlobalPoolReduce)
-SUPPORTED = ("Gemm/MatMul", "Conv", "MaxPool", "AveragePool (padding counted)", "GlobalAveragePool", "Relu", "BatchNormalization (folded into the layer before)",
+IN_HARDWARE = (Dense, Relu, SlidingWindow, PoolReduce, AveragePoolReduce, GlobalPoolReduce, Add, Sum, Concat)
+SUPPORTED = ("Gemm/MatMul", "Conv", "MaxPool", "AveragePool (padding counted)", "GlobalAveragePool", "Relu",
+             "Add/Sum of two branches", "Concat of two branches", "BatchNormalization (folded into the layer before)",
              "Flatten/Reshape", "Softmax at the output (host)")
 
 
@@ -50,8 +53,10 @@ def hardware_problems(g: Graph) -> dict[str, list[str]]:
             continue
         if n.op not in IN_HARDWARE and not n.op.shape_only and n.op is not Transpose:
             problems.setdefault(n.op.name, []).append(n.name)
-        elif any(t and len(g.consumers(t)) > 1 for t in n.outputs):
-            problems.setdefault("branches (fan-out)", []).append(n.name)
+        elif any(t and len(g.consumers(t)) > 2 for t in n.outputs):
+            problems.setdefault("more than two branches", []).append(n.name)
+        elif n.op in (Add, Sum, Concat) and len([t for t in n.inputs if t and t not in g.constants]) != 2:
+            problems.setdefault(f"{n.op.name} of other than two branches", []).append(n.name)
     if not problems:
         # Transposes left between layers mean a layout the chain cannot stream.
         stray = [n.name for n in g.nodes() if n.op is Transpose and n.name not in host]

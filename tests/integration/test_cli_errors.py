@@ -90,12 +90,13 @@ def test_console_script_exit_status_without_traceback(tmp_path):
 
 
 def test_layers_without_hardware_are_all_named_before_any_work(tmp_path, capsys):
-    """Two residual adds and a Sigmoid: one message naming every one, before calibration."""
+    """A Sigmoid and a Tanh inside the network: one message naming both, before calibration."""
     rng = np.random.default_rng(0)
     w = [helper.make_tensor(f"w{i}", TensorProto.FLOAT, [8, 8], rng.normal(size=64).astype(np.float32))
          for i in range(3)]
     nodes = [helper.make_node("Gemm", ["x", "w0"], ["a"], name="fc0"),
-             helper.make_node("Add", ["a", "x"], ["b"], name="res_add_1"),
+             helper.make_node("Tanh", ["a"], ["a2"], name="tanh_1"),
+             helper.make_node("Add", ["a2", "x"], ["b"], name="res_add_1"),
              helper.make_node("Gemm", ["b", "w1"], ["c"], name="fc1"),
              helper.make_node("Sigmoid", ["c"], ["d"], name="squash"),
              helper.make_node("Add", ["d", "b"], ["e"], name="res_add_2"),
@@ -106,7 +107,7 @@ def test_layers_without_hardware_are_all_named_before_any_work(tmp_path, capsys)
     code, _, err = run_cli(["compile", path, "-o", tmp_path / "b"], capsys)
     errors = [line for line in err.splitlines() if line.startswith("hwcomp: error")]
     assert code == 2 and len(errors) == 1 and "Traceback" not in err
-    for name in ("res.onnx", "res_add_1", "res_add_2", "squash", "Sigmoid", "Add"):
+    for name in ("res.onnx", "tanh_1", "Tanh", "squash", "Sigmoid"):
         assert name in err
     assert "warning" not in err  # failed before the calibration step
     assert not (tmp_path / "b").exists()
