@@ -36,7 +36,7 @@ def _host_prefix(g: Graph) -> set[str]:
 def _host_suffix(g: Graph) -> set[str]:
     suffix: set[str] = set()
     for n in reversed(g.nodes()):
-        if not (n.op is Softmax or n.op.shape_only):
+        if not (n.op is Softmax or n.op.shape_only or n.op is Transpose):
             continue
         users = [u for t in n.outputs if t for u in g.consumers(t)]
         if all(u.name in suffix for u in users) and all(t in g.outputs or g.consumers(t) for t in n.outputs if t):
