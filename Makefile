@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-cnn test test-slow bench onnx-table clean
+.PHONY: install demo demo-cnn demo-resnet test test-slow bench onnx-table clean
 
 install: $(STAMP)
 
@@ -23,6 +23,9 @@ demo: $(STAMP)
 
 demo-cnn: $(STAMP)
 	$(PY) examples/digits_cnn/run.py
+
+demo-resnet: $(STAMP)
+	$(PY) examples/digits_resnet/run.py
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -99,3 +99,64 @@ def test_average_and_global_pooling_bit_exact(tmp_path):
     assert {b["kind"] for b in res.report["blocks"]} == {"SwuParams", "PoolUnit", "GlobalPoolUnit"}
     sim = simulate_build(tmp_path / "build", (x, None), stall_prob=0.3, seed=2)
     assert sim["bit_exact"] and sim["samples"] == 30
+
+
+@pytest.fixture(scope="module")
+def digits_resnet(tmp_path_factory):
+    sys.path.insert(0, str(ROOT / "examples" / "digits_resnet"))
+    from train_resnet import build
+
+    return build(tmp_path_factory.mktemp("digits_resnet"), epochs=15)
+
+
+def test_digits_resnet_bit_exact_over_test_split(tmp_path, digits_resnet):
+    out = tmp_path / "build"
+    res = compile_model(digits_resnet["onnx"], out, calib=digits_resnet["calib"])
+    assert sum(b["kind"] == "AddUnit" for b in res.report["blocks"]) == 2
+    sim = simulate_build(out, digits_resnet["test"])
+    assert sim["samples"] == 360 and sim["bit_exact"]
+    assert sim["accuracy_rtl"] == sim["accuracy_fixed"]
+    assert abs(sim["accuracy_fixed"] - sim["accuracy_float"]) <= 0.01
+    assert sim["pe_utilization"] >= 0.85
+    stalled = simulate_build(out, digits_resnet["test"], stall_prob=0.4, seed=9, limit=60)
+    assert stalled["bit_exact"]
+
+
+class FireRes(torch.nn.Module):
+    """Odd channels through a residual add, then a fire-style concat of 1x1 and 3x3 branches."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 7, 3, padding=1)
+        self.a = torch.nn.Conv2d(7, 7, 3, padding=1)
+        self.e1 = torch.nn.Conv2d(7, 5, 1)
+        self.e3 = torch.nn.Conv2d(7, 13, 3, padding=1, stride=1)
+        self.fc = torch.nn.Linear(18 * 3 * 3, 4)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        x = torch.relu(x + self.a(x))
+        x = torch.cat([torch.relu(self.e1(x)), torch.relu(self.e3(x))], 1)
+        return self.fc(torch.flatten(torch.nn.functional.max_pool2d(x, 2), 1))
+
+
+def test_branches_with_odd_channels_bit_exact_under_stalls(tmp_path):
+    torch.manual_seed(4)
+    path = tmp_path / "fire.onnx"
+    torch.onnx.export(FireRes().eval(), (torch.zeros(1, 3, 7, 6),), str(path), input_names=["x"],
+                      output_names=["y"], opset_version=13, dynamo=False)
+    x = np.random.default_rng(3).uniform(-1, 1, (30, 3, 7, 6)).astype(np.float32)
+    res = compile_model(path, tmp_path / "build", calib=x)
+    kinds = {b["kind"] for b in res.report["blocks"]}
+    assert {"ForkUnit", "AddUnit", "ConcatUnit"} <= kinds
+    for stall in (0.0, 0.4):
+        assert simulate_build(tmp_path / "build", (x, None), stall_prob=stall, seed=4)["bit_exact"]
+
+
+def test_resnet_demo_example_runs(tmp_path):
+    import subprocess
+
+    p = subprocess.run([sys.executable, str(ROOT / "examples" / "digits_resnet" / "run.py"), "--out", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "bit-exact" in p.stdout
