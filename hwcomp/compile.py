@@ -133,7 +133,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         warnings.warn("no calibration data (--calib): activation ranges come from random normal inputs; "
                       "accuracy may suffer", stacklevel=2)
         rng = np.random.default_rng(0)
-        x = rng.standard_normal((256,) + g.tensors[g.inputs[0]].shape[1:]).astype(np.float32)
+        x = rng.standard_normal((32,) + g.tensors[g.inputs[0]].shape[1:]).astype(np.float32)
     elif isinstance(calib, np.ndarray):
         x = shape_batch(g, calib, "calibration data")
     else:

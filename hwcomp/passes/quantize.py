@@ -214,9 +214,25 @@ class _Builder:
         return self.g
 
 
+def observe_ranges(graph: Graph, calib: dict[str, np.ndarray], batch: int = 16) -> dict[str, np.ndarray]:
+    """[min, max] of every tensor over the calibration set, a batch at a time so that
+    large models do not hold every activation of every sample at once."""
+    n = len(next(iter(calib.values())))
+    ranges: dict[str, np.ndarray] = {}
+    for i in range(0, n, batch):
+        values = execute(graph, {k: v[i:i + batch] for k, v in calib.items()}, keep_all=True)
+        for k, v in values.items():
+            v = np.asarray(v)
+            if v.size == 0 or not np.issubdtype(v.dtype, np.number):
+                continue
+            lo, hi = float(v.min()), float(v.max())
+            old = ranges.get(k)
+            ranges[k] = np.array([lo, hi] if old is None else [min(lo, old[0]), max(hi, old[1])])
+    return ranges
+
+
 def quantize(graph: Graph, calib: dict[str, np.ndarray], cfg: QuantConfig = QuantConfig()) -> Graph:
     """Float canonical graph + calibration inputs -> fixed-point graph (a new Graph)."""
-    ranges = execute(graph, calib, keep_all=True)
-    g = _Builder(graph, {k: np.asarray(v) for k, v in ranges.items()}, cfg).run()
+    g = _Builder(graph, observe_ranges(graph, calib), cfg).run()
     verify(g)
     return g
