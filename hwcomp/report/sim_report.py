@@ -13,8 +13,10 @@ def format_sim_table(sim: dict, report: dict | None = None) -> str:
         ("accuracy RTL", acc("accuracy_rtl")),
         ("mismatches", f"{sim['mismatches']}  ({'bit-exact' if sim['bit_exact'] else 'NOT bit-exact'})"),
         ("latency", f"{sim['latency_cycles']} cycles"),
-        ("II measured / ideal", f"{sim['ii_cycles']} / {sim['ideal_ii_cycles']:g} cycles"),
-        ("PE utilization", f"{sim['pe_utilization']:.3f}"),
+        ("II measured / ideal", f"{sim['ii_cycles']} / {sim['ideal_ii_cycles']:g} cycles"
+         if sim["ii_cycles"] is not None else f"n/a (needs 2+ samples) / {sim['ideal_ii_cycles']:g} cycles"),
+        ("PE utilization", "n/a" if sim["pe_utilization"] is None else f"{sim['pe_utilization']:.3f}"),
+        ("total", f"{sim['total_cycles']} cycles"),
     ]
     if report is not None:
         t = report["totals"]
