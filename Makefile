@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-cnn demo-resnet test test-slow bench onnx-table clean
+.PHONY: install demo demo-cnn demo-resnet test test-slow bench real-models onnx-table clean
 
 install: $(STAMP)
 
@@ -36,6 +36,9 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/sim_throughput.py
 	$(PY) benchmarks/onnx_to_rtl.py
+
+real-models: $(STAMP)
+	$(PY) benchmarks/real_models.py
 
 onnx-table: $(STAMP)
 	$(PY) scripts/onnx_case_table.py

@@ -160,3 +160,28 @@ def test_resnet_demo_example_runs(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "bit-exact" in p.stdout
+
+
+class GroupedCNN(torch.nn.Module):
+    """Depthwise (groups = channels) and grouped convolutions, 7x7 and 1x1 kernels, stride 2."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 6, 7, stride=2, padding=3)
+        self.dw = torch.nn.Conv2d(6, 6, 3, padding=1, groups=6)
+        self.gc = torch.nn.Conv2d(6, 9, 1, groups=3)
+        self.fc = torch.nn.Linear(9 * 5 * 5, 3)
+
+    def forward(self, x):
+        x = torch.relu(self.gc(torch.relu(self.dw(torch.relu(self.c1(x))))))
+        return self.fc(torch.flatten(x, 1))
+
+
+def test_grouped_and_depthwise_convolution_bit_exact(tmp_path):
+    torch.manual_seed(6)
+    path = tmp_path / "grouped.onnx"
+    torch.onnx.export(GroupedCNN().eval(), (torch.zeros(1, 3, 9, 9),), str(path), input_names=["x"],
+                      output_names=["y"], opset_version=13, dynamo=False)
+    x = np.random.default_rng(6).uniform(-1, 1, (20, 3, 9, 9)).astype(np.float32)
+    compile_model(path, tmp_path / "build", calib=x)
+    assert simulate_build(tmp_path / "build", (x, None), stall_prob=0.3, seed=6)["bit_exact"]
