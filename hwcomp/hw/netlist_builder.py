@@ -68,8 +68,11 @@ class _Builder:
     def to_lanes(self, f: _Flow, lanes: int) -> _Flow:
         if f.lanes == lanes:
             return f
-        out = self.like(f, lanes=lanes, padded=ceil_div(f.padded, lanes) * lanes)
-        self.stage("dwc", DwcParams(f.width, f.padded, f.lanes, lanes), [f], [out],
+        # Convert only the real channels when they are packed from slot 0, so the
+        # result is laid out as if produced with `lanes` lanes in the first place.
+        n = len(f.slots) if f.slots == tuple(range(len(f.slots))) else f.padded
+        out = self.like(f, lanes=lanes, padded=ceil_div(n, lanes) * lanes)
+        self.stage("dwc", DwcParams(f.width, n, f.lanes, lanes), [f], [out],
                    f"width converter {f.lanes} -> {lanes} lanes")
         return out
 
