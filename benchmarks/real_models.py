@@ -12,6 +12,7 @@ equal), so the weights are first replaced by random He-normal ones
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT / "tests" / "frontend"))
 from test_onnx_light_models import randomize_weights  # noqa: E402
 
 from hwcomp import compile_model, simulate_build  # noqa: E402
+from hwcomp.sim.toolchain import ensure_verilator  # noqa: E402
 
 LIGHT = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 
@@ -35,6 +37,14 @@ def prepare(name: str, work: Path) -> Path:
     path = work / f"{name}_random.onnx"
     onnx.save(model, str(path))
     return path
+
+
+def lint(build: Path) -> bool:
+    """verilator --lint-only -Wall over the generated sources: True when silent."""
+    d = json.loads((build / "design.json").read_text())
+    cmd = [ensure_verilator(), "--lint-only", "-Wall", "--top-module", d["top"]] + [str(build / s) for s in d["sources"]]
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=build / "rtl")
+    return p.returncode == 0 and "%Warning" not in p.stderr
 
 
 def main() -> None:
@@ -49,6 +59,7 @@ def main() -> None:
         entry = {"compile_s": round(time.perf_counter() - t, 1), "totals": res.report["totals"],
                  "layers": len(res.report["layers"]), "blocks": len(res.report["blocks"])}
         if images:
+            entry["lint_clean"] = lint(work / f"{name}_build")
             t = time.perf_counter()
             sim = simulate_build(work / f"{name}_build", (x[8:8 + images], None), progress=print)
             entry["simulate_s"] = round(time.perf_counter() - t, 1)
