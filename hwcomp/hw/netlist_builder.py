@@ -128,8 +128,22 @@ class _Builder:
         self.stage("pool", unit, [f], [out], type(unit).__name__)
         return out
 
+    def join_buffer(self, n: Node, f: _Flow, tensor: str) -> _Flow:
+        """A FIFO in front of a join input: the branches reach the join with different
+        latencies (a 3x3 window waits for rows a 1x1 one does not), so the early branch
+        must be able to run ahead instead of stalling on the join. Two image rows of
+        beats cover the window latencies of the kernels hwcomp builds (up to 7 rows
+        would need more; see docs/architecture.md)."""
+        shape = self.g.tensors[tensor].shape
+        width = shape[2] if len(shape) == 4 else 1
+        depth = 2 * width * (f.padded // f.lanes) + 16
+        out = self.like(f)
+        self.stage("fifo", FifoUnit(f.word, depth), [f], [out], f"join buffer of {n.name}, {depth} words")
+        return out
+
     def add(self, n: Node, f0: _Flow, f1: _Flow) -> _Flow:
-        f1 = self.to_lanes(f1, f0.lanes)
+        f0 = self.join_buffer(n, f0, n.inputs[0])
+        f1 = self.to_lanes(self.join_buffer(n, f1, n.inputs[1]), f0.lanes)
         if f0.slots != f1.slots or f0.padded != f1.padded:
             raise HwcompError(f"{self.g.name}: the inputs of {n.name!r} lay out their channels differently")
         a, out = n.attrs, n.attrs["dtype"]
@@ -140,7 +154,8 @@ class _Builder:
         return res
 
     def concat(self, n: Node, f0: _Flow, f1: _Flow) -> _Flow:
-        f1 = self.to_lanes(f1, f0.lanes)
+        f0 = self.join_buffer(n, f0, n.inputs[0])
+        f1 = self.to_lanes(self.join_buffer(n, f1, n.inputs[1]), f0.lanes)
         unit = ConcatUnit(f0.lanes, f0.width, f0.padded, f1.padded)
         slots = f0.slots + tuple(f0.padded + s for s in f1.slots)
         res = self.like(f0, slots=slots, padded=f0.padded + f1.padded)
