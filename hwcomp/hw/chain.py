@@ -34,9 +34,8 @@ def hardware_blocks(graph: Graph) -> list[Node]:
         if len(users) != 1 or users[0].op not in STREAM_BLOCKS or chain[-1].outputs[0] in graph.outputs:
             bad = users[0] if len(users) == 1 else None
             what = f"node {bad.name!r} ({bad.op.name})" if bad else f"tensor {chain[-1].outputs[0]!r} (fan-out)"
-            raise HwcompError(f"{graph.name}: {what} follows {chain[-1].name!r} inside the layer chain and has "
-                              "no hardware block in this version (supported: a chain of Conv, MaxPool, "
-                              "Gemm/MatMul with ReLU)")
+            raise HwcompError(f"{graph.name}: {what} follows {chain[-1].name!r}, which a chain of stream blocks "
+                              "cannot express (graphs with branches go through hwcomp.hw.dag)")
         chain.append(users[0])
     return chain
 
