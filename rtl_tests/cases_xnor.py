@@ -1,0 +1,58 @@
+"""The XNOR-popcount MVU test matrix and its random layers.
+
+An `XnorSpec` fixes every HDL parameter, so one Verilator build serves every
+random draw of weights, thresholds and inputs for it. Padded weight bits and
+padded input lanes are random on purpose: the RTL must mask them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwcomp.hw.binary import XnorLayer
+from hwcomp.hw.design import ceil_div
+
+
+@dataclass(frozen=True)
+class XnorSpec:
+    name: str
+    rows: int
+    cols: int
+    pe: int
+    simd: int
+    popcount_out: bool = False
+
+
+def make_xnor_layer(spec: XnorSpec, rng: np.random.Generator) -> XnorLayer:
+    rows_p = ceil_div(spec.rows, spec.pe) * spec.pe
+    cols_p = ceil_div(spec.cols, spec.simd) * spec.simd
+    weights = rng.integers(0, 1, size=(rows_p, cols_p), endpoint=True).astype(np.uint8)
+    # Thresholds beyond both ends too: <= 0 (always 1) and > cols (always 0).
+    thresholds = rng.integers(-2, spec.cols + 3, size=rows_p)
+    return XnorLayer(name=spec.name, rows=spec.rows, cols=spec.cols, pe=spec.pe, simd=spec.simd,
+                     weights=weights, thresholds=thresholds, popcount_out=spec.popcount_out)
+
+
+def random_bits(layer: XnorLayer, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """[samples, cols_p] bits, padded lanes included (garbage the RTL must ignore)."""
+    return rng.integers(0, 1, size=(samples, layer.cols_p), endpoint=True)
+
+
+# Default run: two builds, both with PE/SIMD dividing neither size.
+XNOR_SPECS = (
+    XnorSpec("thresh_r7_c13_pe3_simd4", rows=7, cols=13, pe=3, simd=4),
+    XnorSpec("popcount_r5_c10_pe2_simd3", rows=5, cols=10, pe=2, simd=3, popcount_out=True),
+)
+
+# `make test-slow`: NF = 1 and SF = 1, SIMD = 1, wide words, thresholds narrower than the count.
+XNOR_SPECS_SLOW = (
+    XnorSpec("single_step_r4_c5", rows=4, cols=5, pe=4, simd=5),
+    XnorSpec("serial_r3_c4", rows=3, cols=4, pe=1, simd=1),
+    XnorSpec("serial_popcount_r3_c5", rows=3, cols=5, pe=2, simd=1, popcount_out=True),
+    XnorSpec("wide_r20_c70_pe8_simd32", rows=20, cols=70, pe=8, simd=32),
+    XnorSpec("one_col_r6_c1_simd8", rows=6, cols=1, pe=3, simd=8),
+    XnorSpec("wide_popcount_r9_c64", rows=9, cols=64, pe=4, simd=16, popcount_out=True),
+)
+
+XNOR_SEEDS = (1, 2)

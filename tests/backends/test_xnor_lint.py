@@ -1,0 +1,37 @@
+"""templates/hwcomp_xnor_mvu.v passes `verilator --lint-only -Wall` with no warnings."""
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from hwcomp.hw.binary import XnorLayer, xnor_parameters
+from hwcomp.hw.design import ceil_div
+from hwcomp.resources import templates_dir
+from hwcomp.sim.toolchain import ensure_verilator
+
+pytestmark = pytest.mark.rtl
+
+# (rows, cols, pe, simd, popcount_out): each picks different generate branches.
+CORNERS = {
+    "folded_thresh_narrower": (7, 13, 3, 4, False),            # THRESH_W 4 < CNT_W 5
+    "folded_popcount": (5, 10, 2, 3, True),
+    "serial_simd1": (3, 4, 1, 1, False),                       # one-lane popcount, THRESH_W == CNT_W
+    "one_col_fold_thresh_narrow": (6, 1, 3, 8, False),         # SF = 1, NF = 2, THRESH_W 2 < CNT_W 4
+    "single_step_thresh_wider": (4, 7, 4, 7, False),           # NF = SF = 1, THRESH_W 4 > CNT_W 3
+    "serial_popcount": (2, 3, 2, 1, True),
+}
+
+
+@pytest.mark.parametrize("corner", CORNERS, ids=str)
+def test_xnor_mvu_lint(corner: str) -> None:
+    rows, cols, pe, simd, popcount_out = CORNERS[corner]
+    rows_p, cols_p = ceil_div(rows, pe) * pe, ceil_div(cols, simd) * simd
+    layer = XnorLayer(corner, rows, cols, pe, simd, weights=np.zeros((rows_p, cols_p), dtype=np.uint8),
+                      thresholds=np.zeros(rows_p, dtype=np.int64), popcount_out=popcount_out)
+    cmd = [ensure_verilator(), "--lint-only", "-Wall", "--top-module", "hwcomp_xnor_mvu"]
+    cmd += [f"-G{k}={v}" for k, v in xnor_parameters(layer)]
+    cmd += [str(templates_dir() / "hwcomp_fifo.v"), str(templates_dir() / "hwcomp_xnor_mvu.v")]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr
