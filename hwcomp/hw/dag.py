@@ -109,25 +109,5 @@ def balanced_dag_folding(graph: Graph, target_ii: int | None = None) -> DagFoldi
             target = target * 5 // 4 + 1
 
 
-@dataclass(frozen=True)
-class _Flow:
-    """What a stream carries: lanes, element type, and where each logical channel
-    sits in the (padded) pixel."""
-    stream: str
-    lanes: int
-    width: int
-    signed: bool
-    slots: tuple[int, ...]
-    padded: int            # elements per pixel, a multiple of lanes
-
-    @property
-    def word(self) -> int:
-        return self.lanes * self.width
-
-
-def _identity(channels: int, lanes: int) -> tuple[tuple[int, ...], int]:
-    return tuple(range(channels)), ceil_div(channels, lanes) * lanes
-
-
 def has_branches(graph: Graph) -> bool:
     return any(n.op in (ResidualAdd, Concat) for n in hardware_region(graph))

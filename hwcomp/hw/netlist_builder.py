@@ -1,7 +1,7 @@
 """Lowered, folded graph with branches -> NetlistDesign (see hwcomp/hw/dag.py)."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -10,15 +10,32 @@ from hwcomp.ir.graph import Graph, Node
 from hwcomp.ops.join import ResidualAdd
 from hwcomp.ops.mvu import MatrixVectorUnit
 from hwcomp.ops.shape import Concat, Flatten
-from hwcomp.ops.window import GlobalPoolReduce, PoolReduce, SlidingWindow, pad_value
+from hwcomp.ops.window import SlidingWindow
 
 from .chain import POOLS
-from .dag import _Flow, _identity, hardware_region, region_io
-from .design import MVULayer, ceil_div
+from .dag import hardware_region, region_io
+from .design import ceil_div
 from .netlist import FifoUnit, NetlistDesign, NetStage, NetStream
-from .stream_design import fifo_depth, top_name, unit_input
-from .stream_ops import MAX, SUM, AddUnit, ConcatUnit, ForkUnit, GlobalPoolUnit, PoolUnit, Scale
-from .window import DwcParams, SwuParams
+from .stream_design import mvu_layer, packed_layout, pool_unit, swu_params, top_name
+from .stream_ops import AddUnit, ConcatUnit, ForkUnit, Scale
+from .window import DwcParams
+
+
+@dataclass(frozen=True)
+class _Flow:
+    """What a stream carries: lanes, element type, and where each logical channel
+    sits in the (padded) pixel."""
+    stream: str
+    lanes: int
+    width: int
+    signed: bool
+    slots: tuple[int, ...]
+    padded: int            # elements per pixel, a multiple of lanes
+
+    @property
+    def word(self) -> int:
+        return self.lanes * self.width
+
 
 
 class _Builder:
@@ -77,55 +94,24 @@ class _Builder:
         return out
 
     def mvu(self, n: Node, f: _Flow) -> _Flow:
-        a = n.attrs
-        pe, simd = a["pe"], a["simd"]
-        u = unit_input(self.g, n)
-        w = np.asarray(n.params["weight"], dtype=np.int64).reshape(-1, u.positions, u.channels)
-        rows = w.shape[0]
-        cols = np.zeros((rows, u.positions, f.padded), dtype=np.int64)
-        cols[:, :, list(f.slots)] = w
-        rows_p = ceil_div(rows, pe) * pe
-        wp = np.zeros((rows_p, u.positions * f.padded), dtype=np.int64)
-        wp[:rows] = cols.reshape(rows, -1)
-        bp = np.zeros(rows_p, dtype=np.int64)
-        bp[:rows] = n.params["bias"]
-        xt, out = self.g.tensors[n.inputs[0]].dtype, a["out_dtype"]
-        layer = MVULayer(
-            name=f"mvu{len(self.stages)}", rows=rows, cols=wp.shape[1], pe=pe, simd=simd, in_width=xt.width,
-            in_signed=xt.signed, weight_width=a["weight_dtype"].width, weights=wp, bias=bp,
-            acc_width=a["acc_dtype"].width, requant=a["requant"], shift=a["shift"], relu=a["relu"],
-            out_width=out.width, out_signed=out.signed, out_min=out.min_int, out_max=out.max_int,
-            in_fifo_depth=fifo_depth(ceil_div(wp.shape[1], simd)))
-        slots, padded = _identity(rows, pe)
-        res = self.new_stream(pe, out, slots, padded)
+        layer = mvu_layer(self.g, n, f"mvu{len(self.stages)}", f.slots, f.padded)
+        slots, padded = packed_layout(layer.rows, layer.pe)
+        res = self.new_stream(layer.pe, n.attrs["out_dtype"], slots, padded)
         fifo_in = self.like(f)
         self.stage("fifo", FifoUnit(f.word, layer.in_fifo_depth), [f], [fifo_in], "input buffer")
-        self.stage("mvu", layer, [fifo_in], [res], f"{n.name}: {rows} rows, PE {pe}, SIMD {simd}")
+        self.stage("mvu", layer, [fifo_in], [res], f"{n.name}: {layer.rows} rows, PE {layer.pe}, SIMD {layer.simd}")
         return res
 
     def window(self, n: Node, f: _Flow) -> _Flow:
-        _, h, w, _ = self.g.tensors[n.inputs[0]].shape
-        dt = self.g.tensors[n.inputs[0]].dtype
-        (kh, kw), (sh, sw), (pt, pl, pb, pr) = n.attrs["kernel"], n.attrs["strides"], n.attrs["pads"]
-        p = SwuParams(elem_w=dt.width, lanes=f.lanes, cf=f.padded // f.lanes, ifm_h=h, ifm_w=w, k_h=kh, k_w=kw,
-                      stride_h=sh, stride_w=sw, pad_t=pt, pad_l=pl, pad_b=pb, pad_r=pr,
-                      pad_value=int(pad_value(dt, n.attrs["pad"])))
+        p = swu_params(self.g, n, f.lanes, f.padded)
         out = self.like(f)
-        self.stage("swu", p, [f], [out], f"{kh}x{kw} window, stride {sh}x{sw}")
+        self.stage("swu", p, [f], [out], f"{p.k_h}x{p.k_w} window, stride {p.stride_h}x{p.stride_w}")
         return out
 
     def pool(self, n: Node, f: _Flow) -> _Flow:
-        dt = self.g.tensors[n.inputs[0]].dtype
-        a = n.attrs
-        scale = None if n.op is PoolReduce else Scale(a["mult"], a["shift"], dt.width, dt.signed,
-                                                      a["out_min"], a["out_max"])
-        if n.op is GlobalPoolReduce:
-            pixels = int(np.prod(self.g.tensors[n.inputs[0]].shape[1:-1]))
-            unit = GlobalPoolUnit(SUM, pixels, f.padded, f.lanes, dt.width, dt.signed, scale)
-        else:
-            unit = PoolUnit(MAX if scale is None else SUM, a["window"], f.padded, f.lanes, dt.width, dt.signed, scale)
+        unit, _, summary = pool_unit(self.g, n, f.lanes, f.padded)
         out = self.like(f)
-        self.stage("pool", unit, [f], [out], type(unit).__name__)
+        self.stage("pool", unit, [f], [out], summary)
         return out
 
     def join_buffer(self, n: Node, f: _Flow, tensor: str) -> _Flow:
@@ -166,7 +152,7 @@ class _Builder:
         src, dst = region_io(self.g, self.region)
         c0 = self.g.tensors[src].shape[-1]
         lanes0 = self.g.meta["folding"]["input_lanes"]
-        slots, padded = _identity(c0, lanes0)
+        slots, padded = packed_layout(c0, lanes0)
         self.flow[src] = first = self.new_stream(lanes0, self.g.tensors[src].dtype, slots, padded)
         for n in self.region:
             ins = [self.read(t) for t in n.inputs if t not in self.g.constants]

@@ -88,22 +88,25 @@ def _stream_source(graph: Graph, node: Node) -> str:
     return graph.producer(node.inputs[0]).inputs[0]  # a window reduction after its SlidingWindow
 
 
-def _place_columns(w: np.ndarray, u: UnitInput, lanes: int) -> np.ndarray:
-    cf = ceil_div(u.channels, lanes)
-    rows = w.shape[0]
-    out = np.zeros((rows, u.positions, cf * lanes), dtype=np.int64)
-    out[:, :, : u.channels] = np.asarray(w, dtype=np.int64).reshape(rows, u.positions, u.channels)
-    return out.reshape(rows, u.positions * cf * lanes)
+def packed_layout(channels: int, lanes: int) -> tuple[tuple[int, ...], int]:
+    """Channels packed from lane 0: (slot of each channel, elements per pixel)."""
+    return tuple(range(channels)), ceil_div(channels, lanes) * lanes
 
 
-def _mvu_layer(graph: Graph, node: Node, name: str, u: UnitInput) -> MVULayer:
+def mvu_layer(graph: Graph, node: Node, name: str, slots: tuple[int, ...], padded: int) -> MVULayer:
+    """The unit for `node` reading pixels of `padded` elements whose channel c sits at slots[c]:
+    weight column pos*padded + slots[c] holds logical column pos*C + c, the rest zero."""
     a = node.attrs
     pe, simd = a["pe"], a["simd"]
-    w = _place_columns(node.params["weight"], u, simd)
-    rows, cols = w.shape
+    u = unit_input(graph, node)
+    w = np.asarray(node.params["weight"], dtype=np.int64).reshape(-1, u.positions, u.channels)
+    rows = w.shape[0]
+    placed = np.zeros((rows, u.positions, padded), dtype=np.int64)
+    placed[:, :, list(slots)] = w
+    cols = u.positions * padded
     rows_p = ceil_div(rows, pe) * pe
     wp = np.zeros((rows_p, cols), dtype=np.int64)
-    wp[:rows] = w
+    wp[:rows] = placed.reshape(rows, cols)
     bp = np.zeros(rows_p, dtype=np.int64)
     bp[:rows] = node.params["bias"]
     xt, out = graph.tensors[node.inputs[0]].dtype, a["out_dtype"]
@@ -116,18 +119,14 @@ def _mvu_layer(graph: Graph, node: Node, name: str, u: UnitInput) -> MVULayer:
     )
 
 
-def _swu_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
-    n, h, w, c = graph.tensors[node.inputs[0]].shape
+def swu_params(graph: Graph, node: Node, lanes: int, padded: int) -> SwuParams:
+    """The sliding window of `node` over pixels of `padded` elements on `lanes` lanes."""
+    _, h, w, _ = graph.tensors[node.inputs[0]].shape
     dt = graph.tensors[node.inputs[0]].dtype
     (kh, kw), (sh, sw), (pt, pl, pb, pr) = node.attrs["kernel"], node.attrs["strides"], node.attrs["pads"]
-    p = SwuParams(elem_w=dt.width, lanes=lanes, cf=ceil_div(c, lanes), ifm_h=h, ifm_w=w, k_h=kh, k_w=kw,
-                  stride_h=sh, stride_w=sw, pad_t=pt, pad_l=pl, pad_b=pb, pad_r=pr,
-                  pad_value=int(pad_value(dt, node.attrs["pad"])))
-    return BlockStage(name=name, unit=p, in_lanes=lanes, in_width=dt.width, in_signed=dt.signed,
-                      out_lanes=lanes, out_width=dt.width, out_signed=dt.signed,
-                      summary=f"{kh}x{kw} window, stride {sh}x{sw}, {h}x{w}x{c} -> {p.ofm_h}x{p.ofm_w}, "
-                              f"{lanes} lanes",
-                      cycles=swu_cycles(p))
+    return SwuParams(elem_w=dt.width, lanes=lanes, cf=padded // lanes, ifm_h=h, ifm_w=w, k_h=kh, k_w=kw,
+                     stride_h=sh, stride_w=sw, pad_t=pt, pad_l=pl, pad_b=pb, pad_r=pr,
+                     pad_value=int(pad_value(dt, node.attrs["pad"])))
 
 
 def _scale(node: Node, dt) -> Scale:
@@ -135,19 +134,33 @@ def _scale(node: Node, dt) -> Scale:
     return Scale(a["mult"], a["shift"], dt.width, dt.signed, a["out_min"], a["out_max"])
 
 
-def _pool_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
+def pool_unit(graph: Graph, node: Node, lanes: int, channels: int) -> tuple[object, int, str]:
+    """(unit, cycles per image, summary) of a max, average or global pooling node."""
     dt = graph.tensors[node.inputs[0]].dtype
-    c = graph.tensors[node.outputs[0]].shape[-1]
     if node.op is GlobalPoolReduce:
         pixels_in = _pixels(graph.tensors[node.inputs[0]].shape)
-        unit = GlobalPoolUnit(SUM, pixels_in, c, lanes, dt.width, dt.signed, _scale(node, dt))
-        summary, cycles = f"average over {pixels_in} pixels, {c} channels, {lanes} lanes", unit.cycles()
-    else:
-        mode, scale = (MAX, None) if node.op is PoolReduce else (SUM, _scale(node, dt))
-        unit = PoolUnit(mode, node.attrs["window"], c, lanes, dt.width, dt.signed, scale)
-        pixels = _pixels(graph.tensors[node.outputs[0]].shape)
-        summary = f"{'max' if mode == MAX else 'average'} over {unit.window} positions, {c} channels, {lanes} lanes"
-        cycles = unit.cycles(pixels)
+        unit = GlobalPoolUnit(SUM, pixels_in, channels, lanes, dt.width, dt.signed, _scale(node, dt))
+        return unit, unit.cycles(), f"average over {pixels_in} pixels, {channels} channels, {lanes} lanes"
+    mode, scale = (MAX, None) if node.op is PoolReduce else (SUM, _scale(node, dt))
+    unit = PoolUnit(mode, node.attrs["window"], channels, lanes, dt.width, dt.signed, scale)
+    summary = f"{'max' if mode == MAX else 'average'} over {unit.window} positions, {channels} channels, {lanes} lanes"
+    return unit, unit.cycles(_pixels(graph.tensors[node.outputs[0]].shape)), summary
+
+
+def _swu_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
+    _, h, w, c = graph.tensors[node.inputs[0]].shape
+    dt = graph.tensors[node.inputs[0]].dtype
+    p = swu_params(graph, node, lanes, packed_layout(c, lanes)[1])
+    return BlockStage(name=name, unit=p, in_lanes=lanes, in_width=dt.width, in_signed=dt.signed,
+                      out_lanes=lanes, out_width=dt.width, out_signed=dt.signed,
+                      summary=f"{p.k_h}x{p.k_w} window, stride {p.stride_h}x{p.stride_w}, {h}x{w}x{c} -> "
+                              f"{p.ofm_h}x{p.ofm_w}, {lanes} lanes",
+                      cycles=swu_cycles(p))
+
+
+def _pool_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
+    dt = graph.tensors[node.inputs[0]].dtype
+    unit, cycles, summary = pool_unit(graph, node, lanes, graph.tensors[node.outputs[0]].shape[-1])
     return BlockStage(name=name, unit=unit, in_lanes=lanes, in_width=dt.width, in_signed=dt.signed,
                       out_lanes=lanes, out_width=dt.width, out_signed=dt.signed, summary=summary, cycles=cycles)
 
@@ -160,7 +173,8 @@ def build_stream_design(graph: Graph) -> StreamDesign:
     for node in blocks:
         k = len(stages)
         if node.op is MatrixVectorUnit:
-            layer = _mvu_layer(graph, node, f"mvu{len(layers)}", unit_input(graph, node))
+            layer = mvu_layer(graph, node, f"mvu{len(layers)}",
+                              *packed_layout(unit_input(graph, node).channels, node.attrs["simd"]))
             layers.append(layer)
             stages.append(layer)
             lanes = layer.pe

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwcomp.hw.numerics import relu_requant
 from hwcomp.ir.dtypes import FLOAT32, Fixed
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
@@ -15,16 +16,13 @@ from hwcomp.ir.tensor import TensorType
 from .base import Op, register
 
 
-def shift_round_half_up(q: np.ndarray, shift: int) -> np.ndarray:
-    """q * 2**-shift rounded half up, in integers. shift <= 0 multiplies exactly."""
-    q = q.astype(np.int64)
-    if shift <= 0:
-        return q << -shift
-    return (q + (1 << (shift - 1))) >> shift
-
-
 def requantize(q: np.ndarray, src: Fixed, dst: Fixed) -> np.ndarray:
-    return np.clip(shift_round_half_up(q, src.frac - dst.frac), dst.min_int, dst.max_int)
+    """The hardware's rule (hwcomp.hw.numerics.relu_requant): quantization keeps
+    dst.frac <= src.frac, so this is always a right shift."""
+    shift = src.frac - dst.frac
+    if shift < 0:
+        raise ValueError(f"requantize {src} -> {dst}: more fractional bits than the source")
+    return relu_requant(q.astype(np.int64), False, True, shift, dst.min_int, dst.max_int)
 
 
 @register
