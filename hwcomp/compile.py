@@ -26,7 +26,9 @@ from hwcomp.passes.canonicalize import canonicalize
 from hwcomp.passes.fold import fold, fold_branches
 from hwcomp.passes.lower import lower_to_hardware
 from hwcomp.passes.base import run_to_fixed_point
+from hwcomp.passes.integerize import integerize
 from hwcomp.passes.quantize import QuantConfig, quantize
+from hwcomp.passes.weight_grid import has_quantizers
 from hwcomp.passes.streamline_transposes import to_channels_last
 from hwcomp.report.compile_report import compile_report, netlist_report
 
@@ -76,9 +78,19 @@ def float_pipeline(model: Path, input_shape=None) -> Graph:
     return canonicalize(load_onnx(model, input_shape))
 
 
-def hardware_pipeline(g: Graph, calib: np.ndarray, cfg: QuantConfig, target_ii: int | None,
+def integer_graph(g: Graph, calib: np.ndarray | None, cfg: QuantConfig) -> Graph:
+    """The exact integer form: a trained quantized model's own quantizers, else
+    post-training fixed point from calibration data."""
+    if has_quantizers(g):
+        ig = to_channels_last(integerize(to_channels_last(g)))
+        check_hardware_support(ig, g.meta.get("source", g.name))
+        return ig
+    return quantize(to_channels_last(g), {g.inputs[0]: calib}, cfg)
+
+
+def hardware_pipeline(g: Graph, calib: np.ndarray | None, cfg: QuantConfig, target_ii: int | None,
                       pe_simd: list[tuple[int, int]] | None) -> Graph:
-    q = quantize(to_channels_last(g), {g.inputs[0]: calib}, cfg)
+    q = integer_graph(g, calib, cfg)
     lowered = run_to_fixed_point(q, [lower_to_hardware])
     if has_branches(lowered):
         if pe_simd:
@@ -128,6 +140,12 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
     say(f"importing {model}")
     g = float_pipeline(model, input_shape)
+    if has_quantizers(g):
+        say("quantized model: integerizing with its own quantizers (thresholds from its activation functions)")
+        hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd)
+        options = {"bits": "from the model", "target_ii": target_ii,
+                   "fold": [list(p) for p in pe_simd] if pe_simd else None}
+        return _write_build(model, out_dir, g, hw, options, say)
     check_hardware_support(to_channels_last(g), str(model))
     if calib is None:
         warnings.warn("no calibration data (--calib): activation ranges come from random normal inputs; "
@@ -142,6 +160,10 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd)
     options = {"bits": f"w{cfg.weight_bits}a{cfg.act_bits}", "target_ii": target_ii,
                "fold": [list(p) for p in pe_simd] if pe_simd else None}
+    return _write_build(model, out_dir, g, hw, options, say)
+
+
+def _write_build(model: Path, out_dir: Path, g: Graph, hw: Graph, options: dict, say: Progress) -> CompileResult:
     say(f"writing {out_dir}")
     with staged_dir(out_dir) as tmp:
         (tmp / "ir").mkdir()

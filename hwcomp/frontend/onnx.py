@@ -29,9 +29,12 @@ from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 from hwcomp.ir.verify import verify
 from hwcomp.ops.base import op_for_onnx, supported_onnx_types
+from hwcomp.ops.quantizers import QONNX_DOMAINS
 
 MIN_OPSET, MAX_OPSET = 9, 21
 DEFAULT_DOMAINS = ("", "ai.onnx")
+# QONNX quantizers (Brevitas, hwcomp.train) live in custom domains.
+QUANT_DOMAINS = {d: ("Quant", "BipolarQuant") for d in QONNX_DOMAINS}
 
 InputShapes = dict[str, tuple] | tuple | None
 
@@ -142,13 +145,16 @@ def _check_ops(graph: onnx.GraphProto, label: str) -> None:
     bad = []
     for i, n in enumerate(graph.node):
         name = n.name or f"{n.op_type}_{i}"
+        if n.domain in QUANT_DOMAINS and n.op_type in QUANT_DOMAINS[n.domain]:
+            continue
         if n.domain not in DEFAULT_DOMAINS:
             bad.append(f"node '{name}' ({n.domain}.{n.op_type})")
-        elif op_for_onnx(n.op_type) is None:
+        elif op_for_onnx(n.op_type) is None or op_for_onnx(n.op_type).onnx_custom_domain:
             bad.append(f"node '{name}' ({n.op_type})")
     if bad:
         raise HwcompError(
-            f"{label}: unsupported ops: {', '.join(bad)}; supported (domain ai.onnx): {', '.join(supported_onnx_types())}"
+            f"{label}: unsupported ops: {', '.join(bad)}; supported (domain ai.onnx): {', '.join(supported_onnx_types())}; "
+            f"(QONNX domains): Quant, BipolarQuant"
         )
 
 
@@ -292,8 +298,8 @@ def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str) -> None
 
 def _fold(g: Graph, node: Node) -> bool:
     """Evaluate the node now if its value is known at import; True if folded."""
-    if any(t in g.outputs for t in node.outputs):
-        return False  # a graph output stays a computed tensor
+    if any(t in g.outputs for t in node.outputs) or getattr(node.op, "keeps_weight_grid", False):
+        return False  # a graph output stays a computed tensor; quantizers wait for passes/weight_grid
     static = getattr(node.op, "static_value", None)
     if static is not None:
         values = static(node, g)

@@ -13,11 +13,17 @@ from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph
 from hwcomp.ops.activation import Relu, Softmax
 from hwcomp.ops.dense import Dense
-from hwcomp.ops.elementwise import Add, Sum
+from hwcomp.ops.elementwise import Add, Div, Mul, Sub, Sum
+from hwcomp.ops.norm import BatchNormalization
+from hwcomp.ops.quantizers import DequantizeAffine, MultiThreshold, QuantizeCodes
 from hwcomp.ops.shape import Concat, Transpose
 from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce, PoolReduce, SlidingWindow
 
-IN_HARDWARE = (Dense, Relu, SlidingWindow, PoolReduce, AveragePoolReduce, GlobalPoolReduce, Add, Sum, Concat)
+IN_HARDWARE = (Dense, Relu, SlidingWindow, PoolReduce, AveragePoolReduce, GlobalPoolReduce, Add, Sum, Concat,
+               MultiThreshold)
+# After the last layer of a quantized model the host maps the accumulator to float
+# and runs the model's remaining per-channel ops (scale, bias, BatchNorm).
+HOST_AFFINE = (DequantizeAffine, Mul, Add, Sub, Div, BatchNormalization)
 SUPPORTED = ("Gemm/MatMul", "Conv", "MaxPool", "AveragePool (padding counted)", "GlobalAveragePool", "Relu",
              "Add/Sum of two branches", "Concat of two branches", "BatchNormalization (folded into the layer before)",
              "Flatten/Reshape", "Softmax at the output (host)")
@@ -27,7 +33,7 @@ def _host_prefix(g: Graph) -> set[str]:
     ready = set(g.inputs) | set(g.constants)
     prefix: set[str] = set()
     for n in g.nodes():
-        if (n.op.shape_only or n.op is Transpose) and all(t in ready for t in n.inputs if t):
+        if (n.op.shape_only or n.op in (Transpose, QuantizeCodes)) and all(t in ready for t in n.inputs if t):
             prefix.add(n.name)
             ready.update(t for t in n.outputs if t)
     return prefix
@@ -36,7 +42,8 @@ def _host_prefix(g: Graph) -> set[str]:
 def _host_suffix(g: Graph) -> set[str]:
     suffix: set[str] = set()
     for n in reversed(g.nodes()):
-        if not (n.op is Softmax or n.op.shape_only or n.op is Transpose):
+        affine = n.op in HOST_AFFINE and all(t in g.constants for t in n.inputs[1:] if t)
+        if not (n.op is Softmax or n.op.shape_only or n.op is Transpose or affine):
             continue
         users = [u for t in n.outputs if t for u in g.consumers(t)]
         if all(u.name in suffix for u in users) and all(t in g.outputs or g.consumers(t) for t in n.outputs if t):

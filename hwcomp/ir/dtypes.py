@@ -86,11 +86,31 @@ def Int(width: int, signed: bool = True) -> Fixed:
 
 @dataclass(frozen=True)
 class Bipolar(DType):
+    """+1/-1 held as bits (1 = +1), in the executor as in hardware.
+
+    It streams like uint<1> (width 1, codes 0..1), so it counts as an integer
+    code type (is_fixed); ops that compute with its values map bit b to 2b - 1.
+    """
+
     is_bipolar = True
+    is_fixed = True
+    width = 1
+    frac = 0
+    signed = False
+    min_int = 0
+    max_int = 1
+    scale = 1.0
 
     @property
     def bits(self) -> int:
         return 1
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """sign with sign(0) = +1, as bits."""
+        return (np.asarray(x) >= 0).astype(np.int64)
+
+    def dequantize(self, q: np.ndarray) -> np.ndarray:
+        return 2.0 * np.asarray(q, dtype=np.float64) - 1.0
 
     def __str__(self) -> str:
         return "bipolar"

@@ -18,6 +18,8 @@ class Op:
     name: ClassVar[str]
     # ONNX op types that import one-to-one into this op.
     onnx_types: ClassVar[tuple[str, ...]] = ()
+    # True when onnx_types live in a custom domain (QONNX), not ai.onnx.
+    onnx_custom_domain: ClassVar[bool] = False
     # True for ops that never change values, only the shape (Identity, Dropout
     # at inference, Reshape, Flatten): canonicalization may drop them when the
     # type does not change, and they may run on the host at a graph boundary.
@@ -77,4 +79,5 @@ def op_for_onnx(op_type: str) -> type[Op] | None:
 
 
 def supported_onnx_types() -> list[str]:
-    return sorted(_BY_ONNX)
+    """ai.onnx op types with an import."""
+    return sorted(t for t, op in _BY_ONNX.items() if not op.onnx_custom_domain)

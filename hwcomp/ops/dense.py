@@ -33,9 +33,11 @@ class Dense(Op):
     def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
         x = inputs[0]
         w, b = node.params["weight"], node.params["bias"]
-        if graph.tensors[node.inputs[0]].dtype.is_fixed:
-            # int64 is exact: acc_dtype bounds the sum well inside 62 bits.
-            return [x.astype(np.int64) @ w.astype(np.int64).T + b.astype(np.int64)]
+        xt = graph.tensors[node.inputs[0]].dtype
+        if xt.is_fixed:
+            # int64 is exact: acc_dtype bounds the sum well inside 62 bits. Bipolar bits count as -1/+1.
+            xi = 2 * x.astype(np.int64) - 1 if xt.is_bipolar else x.astype(np.int64)
+            return [xi @ w.astype(np.int64).T + b.astype(np.int64)]
         return [(x.astype(np.float32) @ w.astype(np.float32).T + b.astype(np.float32)).astype(np.float32)]
 
     @classmethod

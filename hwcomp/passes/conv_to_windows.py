@@ -82,7 +82,9 @@ def _rewrite(graph: Graph) -> tuple[Graph, bool]:
                  if len(node.inputs) > 2 and node.inputs[2] else np.zeros(w.shape[0]))
             params = {"weight": conv_weight_matrix(w, int(a.get("group", 1))).astype(np.float32),
                       "bias": b.astype(np.float32)}
-            mid = [("window", SlidingWindow, _window_attrs(a, "zero"), {}), ("dense", Dense, {}, params)]
+            # A quantized layer's integer weight grid (passes/weight_grid) is per output channel: a row here.
+            grid = {"weight_grid": a["weight_grid"]} if "weight_grid" in a else {}
+            mid = [("window", SlidingWindow, _window_attrs(a, "zero"), {}), ("dense", Dense, grid, params)]
         elif node.op is GlobalAveragePool:
             mid = [("gap", GlobalPoolReduce, {}, {})]
         else:

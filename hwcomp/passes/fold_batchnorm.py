@@ -59,6 +59,8 @@ def _fold(graph: Graph) -> tuple[Graph, bool]:
     for node in g.nodes():  # every fold is local, so one sweep folds them all
         if node.name not in g or node.op not in (Dense, Conv):
             continue
+        if "weight_grid" in node.attrs:
+            continue  # integer weights stay on their grid; the BN goes into thresholds (passes/integerize)
         node = g.node(node.name)
         bn = only_consumer(g, node.outputs[0])
         if bn is not None and bn.op is BatchNormalization and _fold_into(g, node, bn):

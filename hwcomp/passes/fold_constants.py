@@ -15,6 +15,8 @@ def _fold(graph: Graph) -> tuple[Graph, bool]:
             continue
         if any(t in g.outputs for t in node.outputs):
             continue  # keep graph outputs produced by a node
+        if getattr(node.op, "keeps_weight_grid", False):
+            continue  # passes/weight_grid reads the quantizer's grid before folding it
         values = node.op.execute(node, [g.constants[t] if t else None for t in node.inputs], g)
         g.remove_node(node.name)
         for t, v in zip(node.outputs, values):

@@ -1,13 +1,112 @@
-"""Fixed-point Dense [+ Relu] [+ Requantize] -> MatrixVectorUnit, the hardware op."""
+"""Integer layers -> MatrixVectorUnit, the hardware op.
+
+Fixed point (post-training quantization): Dense [+ Relu] [+ Requantize].
+Trained quantized models (passes/integerize): Dense + MultiThreshold, or a
+Dense whose accumulator leaves the hardware. A Dense with bipolar inputs and
+bipolar weights becomes the XNOR-popcount kind (docs/numerics_binary.md):
+its thresholds move from the dot product acc = 2p - N to the popcount p, and
+without thresholds it outputs p, the host's DequantizeAffine rescaled to match.
+"""
 from __future__ import annotations
 
+import numpy as np
+
+from hwcomp.errors import HwcompError
+from hwcomp.ir.dtypes import Int, bits_for_range
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ops.activation import Relu
 from hwcomp.ops.dense import Dense
 from hwcomp.ops.mvu import MatrixVectorUnit
 from hwcomp.ops.quant import Requantize
+from hwcomp.ops.quantizers import DequantizeAffine, MultiThreshold
 
 from .base import Pass, only_consumer
+
+
+def _fixed_point(g: Graph, dense: Node) -> tuple[list[Node], str, dict, dict]:
+    fused, out = [dense], dense.outputs[0]
+    relu = only_consumer(g, out)
+    if relu is not None and relu.op is Relu:
+        fused.append(relu)
+        out = relu.outputs[0]
+    req = only_consumer(g, out)
+    requant = req is not None and req.op is Requantize
+    if requant:
+        fused.append(req)
+        out = req.outputs[0]
+    acc = dense.attrs["acc_dtype"]
+    out_dtype = g.tensors[out].dtype
+    attrs = {
+        "relu": len(fused) > 1 and fused[1].op is Relu,
+        "requant": requant,
+        "shift": acc.frac - out_dtype.frac if requant else 0,
+        "acc_dtype": acc,
+        "weight_dtype": dense.attrs["weight_dtype"],
+        "out_dtype": out_dtype,
+    }
+    return fused, out, attrs, dict(dense.params)
+
+
+def _plain_attrs(dense: Node, out_dtype) -> dict:
+    return {"relu": False, "requant": False, "shift": 0, "acc_dtype": dense.attrs["acc_dtype"],
+            "weight_dtype": dense.attrs["weight_dtype"], "out_dtype": out_dtype}
+
+
+def _thresholded(g: Graph, dense: Node, mt: Node) -> tuple[list[Node], str, dict, dict]:
+    """Dense + MultiThreshold: one unit with a threshold output stage."""
+    out = mt.outputs[0]
+    attrs = _plain_attrs(dense, g.tensors[out].dtype)
+    attrs.update(out_base=mt.attrs["base"], weight_bipolar=dense.attrs["weight_dtype"].is_bipolar)
+    params = dict(_unit_weights(dense), thresholds=mt.params["thresholds"], descending=mt.params["descending"])
+    return [dense, mt], out, attrs, params
+
+
+def _unit_weights(dense: Node) -> dict:
+    """The unit's weight params: bipolar weights are stored as bits (1 = +1)."""
+    params = dict(dense.params)
+    if dense.attrs["weight_dtype"].is_bipolar:
+        params["weight"] = (np.asarray(params["weight"]) > 0).astype(np.int64)
+    return params
+
+
+def _xnor(g: Graph, dense: Node, mt: Node | None) -> tuple[list[Node], str, dict, dict]:
+    """Bipolar x bipolar: popcount p of agreements, acc = 2p - N."""
+    w = np.asarray(dense.params["weight"], np.int64)
+    n = w.shape[1]
+    bits = (w > 0).astype(np.int64)
+    if mt is None:
+        # The popcount leaves the hardware; the host's affine map takes p instead of acc.
+        width, _ = bits_for_range(0, n)
+        attrs = _plain_attrs(dense, Int(width, False))
+        attrs.update(kind="xnor")
+        return [dense], dense.outputs[0], attrs, {"weight": bits}
+    t = np.asarray(mt.params["thresholds"], np.int64)
+    if t.shape[1] != 1 or mt.attrs["base"] != 0:
+        raise HwcompError(f"{g.meta.get('source', g.name)}: layer {dense.name!r}: a bipolar-input layer must "
+                          "output one bit (a BipolarQuant or 1-bit quantizer); multi-bit outputs after a binary "
+                          "input are not supported")
+    desc = np.asarray(mt.params["descending"], bool)
+    # Descending rows: invert the row (acc' = -acc); acc < T  <=>  acc' >= 1 - T.
+    bits[desc] ^= 1
+    t_acc = np.where(desc, 1 - t[:, 0], t[:, 0])
+    # 2p - N >= T  <=>  p >= ceil((T + N) / 2)
+    t_p = -((-(t_acc + n)) // 2)
+    attrs = _plain_attrs(dense, g.tensors[mt.outputs[0]].dtype)
+    attrs.update(kind="xnor")
+    return [dense, mt], mt.outputs[0], attrs, {"weight": bits, "thresholds": t_p[:, None]}
+
+
+def _retarget_host_affine(g: Graph, tensor: str, n: int, p_dtype) -> None:
+    """The DequantizeAffine reading an XNOR unit's output now reads p: (2p - N - off) * s + b."""
+    for u in g.consumers(tensor):
+        if u.op is not DequantizeAffine:
+            raise HwcompError(f"{g.name}: the popcount of an XNOR layer feeds {u.name!r} ({u.op.name}); "
+                              "supported: the host's dequantization")
+        p = u.params
+        g.replace_node(u.name, Node(u.name, u.op, u.inputs, u.outputs, dict(u.attrs),
+                                    {"scale": 2 * np.asarray(p["scale"], np.float64),
+                                     "offset": (n + np.asarray(p["offset"], np.float64)) / 2,
+                                     "bias": p["bias"]}))
 
 
 def _lower(graph: Graph) -> tuple[Graph, bool]:
@@ -15,29 +114,28 @@ def _lower(graph: Graph) -> tuple[Graph, bool]:
     for dense in g.nodes():
         if dense.op is not Dense or not g.tensors[dense.outputs[0]].dtype.is_fixed:
             continue
-        fused, out = [dense], dense.outputs[0]
-        relu = only_consumer(g, out)
-        if relu is not None and relu.op is Relu:
-            fused.append(relu)
-            out = relu.outputs[0]
-        req = only_consumer(g, out)
-        requant = req is not None and req.op is Requantize
-        if requant:
-            fused.append(req)
-            out = req.outputs[0]
-        acc = dense.attrs["acc_dtype"]
-        out_dtype = g.tensors[out].dtype
-        attrs = {
-            "relu": len(fused) > 1 and fused[1].op is Relu,
-            "requant": requant,
-            "shift": acc.frac - out_dtype.frac if requant else 0,
-            "acc_dtype": acc,
-            "weight_dtype": dense.attrs["weight_dtype"],
-            "out_dtype": out_dtype,
-        }
+        nxt = only_consumer(g, dense.outputs[0])
+        mt = nxt if nxt is not None and nxt.op is MultiThreshold else None
+        x_bipolar = g.tensors[dense.inputs[0]].dtype.is_bipolar
+        if x_bipolar and dense.attrs["weight_dtype"].is_bipolar:
+            fused, out, attrs, params = _xnor(g, dense, mt)
+        elif x_bipolar:
+            raise HwcompError(f"{g.meta.get('source', g.name)}: layer {dense.name!r}: bipolar inputs need bipolar "
+                              "weights (an XNOR layer); multi-bit weights on a binary input are not supported")
+        elif mt is not None:
+            fused, out, attrs, params = _thresholded(g, dense, mt)
+        else:
+            fused, out, attrs, params = _fixed_point(g, dense)
+            if dense.attrs["weight_dtype"].is_bipolar:
+                attrs["weight_bipolar"] = True
+                params = _unit_weights(dense)
         for n in fused:
             g.remove_node(n.name)
-        g.add_node(Node(dense.name, MatrixVectorUnit, dense.inputs, (out,), attrs, dict(dense.params)))
+        node = Node(dense.name, MatrixVectorUnit, dense.inputs, (out,), attrs, params)
+        g.add_node(node)
+        if attrs.get("kind") == "xnor" and mt is None:
+            g.tensors[out] = MatrixVectorUnit.infer(node, g)[0]
+            _retarget_host_affine(g, out, np.asarray(dense.params["weight"]).shape[1], attrs["out_dtype"])
         g.remove_unused()
         return g, True
     return g, False

@@ -11,8 +11,10 @@ from hwcomp.ops.linear import Gemm, MatMul
 from .base import Pass, only_consumer, rewire
 
 
-def _dense(name: str, x: str, y: str, w: np.ndarray, b: np.ndarray) -> Node:
-    return Node(name, Dense, (x,), (y,), {}, {"weight": w.astype(np.float32), "bias": b.astype(np.float32)})
+def _dense(name: str, x: str, y: str, w: np.ndarray, b: np.ndarray, attrs: dict) -> Node:
+    """attrs: only a quantized layer's weight_grid (passes/weight_grid) carries over."""
+    keep = {k: v for k, v in attrs.items() if k == "weight_grid"}
+    return Node(name, Dense, (x,), (y,), keep, {"weight": w.astype(np.float32), "bias": b.astype(np.float32)})
 
 
 def _gemm(g: Graph, node: Node) -> Node | None:
@@ -30,14 +32,14 @@ def _gemm(g: Graph, node: Node) -> Node | None:
         if c.size not in (1, rows) or (c.ndim == 2 and c.shape[0] != 1):
             return None  # a per-sample bias is not a Dense bias
         b = np.broadcast_to(c.reshape(-1), (rows,)).copy()
-    return _dense(node.name, node.inputs[0], node.outputs[0], w, b)
+    return _dense(node.name, node.inputs[0], node.outputs[0], w, b, a)
 
 
 def _matmul(g: Graph, node: Node) -> Node | None:
     w = g.constants.get(node.inputs[1])
     if w is None or w.ndim != 2 or len(g.tensors[node.inputs[0]].shape) != 2:
         return None
-    return _dense(node.name, node.inputs[0], node.outputs[0], np.asarray(w).T, np.zeros(w.shape[1]))
+    return _dense(node.name, node.inputs[0], node.outputs[0], np.asarray(w).T, np.zeros(w.shape[1]), node.attrs)
 
 
 def _convert(graph: Graph) -> tuple[Graph, bool]:
@@ -67,7 +69,7 @@ def _absorb_bias(graph: Graph) -> tuple[Graph, bool]:
         if c is None or c.size not in (1, rows) or g.tensors[add.outputs[0]] != g.tensors[node.outputs[0]]:
             continue
         bias = node.params["bias"] + np.broadcast_to(np.asarray(c, dtype=np.float32).reshape(-1), (rows,))
-        g.replace_node(node.name, Node(node.name, Dense, node.inputs, node.outputs, {},
+        g.replace_node(node.name, Node(node.name, Dense, node.inputs, node.outputs, dict(node.attrs),
                                        {"weight": node.params["weight"], "bias": bias}))
         g.remove_node(add.name)
         rewire(g, add.outputs[0], node.outputs[0])

@@ -223,6 +223,16 @@ for op in ("GlobalAveragePool", "GlobalMaxPool"):
     case(op, [N(op, ["x"], ["y"])], {"x": [2, 3, 5, 4]}, opsets=(9, 13))
     case(f"{op}-1d", [N(op, ["x"], ["y"])], {"x": [2, 3, 5]})
 
+# Quantizers (QDQ format): a Q -> DQ pair on an activation, DQ of int8 weights per channel.
+case("QuantizeLinear-DequantizeLinear-u8", [N("QuantizeLinear", ["x", "s", "z"], ["q"]),
+                                            N("DequantizeLinear", ["q", "s", "z"], ["y"])],
+     {"x": [2, 3, 4]}, {"s": np.float32(0.02), "z": np.uint8(100)}, opsets=(13, 21))
+# (DQ -> Add: onnxruntime fuses DQ -> MatMul into an approximate integer kernel)
+case("DequantizeLinear-per-axis", [N("DequantizeLinear", ["w", "ws", "wz"], ["wf"], axis=1),
+                                   N("Add", ["x", "wf"], ["y"])],
+     {"x": [4, 6]}, {"w": np.arange(-12, 12, dtype=np.int8).reshape(4, 6), "ws": np.linspace(0.1, 0.6, 6).astype(np.float32),
+                     "wz": np.zeros(6, np.int8)}, opsets=(13,))
+
 
 @pytest.mark.parametrize("nodes,inputs,inits,opset,outputs", CASES)
 def test_op_agrees_with_onnxruntime(tmp_path, nodes, inputs, inits, opset, outputs):

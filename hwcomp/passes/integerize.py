@@ -1,0 +1,288 @@
+"""A trained quantized graph -> its exact integer form (the FINN-style streamlining).
+
+Input: the canonical channels-last float graph of a model whose layers carry
+weight grids (passes/weight_grid) and whose activations pass through
+FakeQuant nodes (QONNX Quant/BipolarQuant, fused QDQ pairs).
+
+For each layer Dense(x) where x is the codes q of a quantizer with scale s_x
+and zero point z_x, and W = codes_w * s_w (per row):
+
+    Dense(x) = s_x * s_w[r] * (acc[r] - z_x * rowsum(codes_w)[r]) + b[r],
+    acc = codes_w @ q          (exact integers; bipolar values count as -1/+1)
+
+Everything from the layer to the next quantizer (scales, bias, BatchNorm,
+ReLU, Clip, transposes) is a monotonic function of acc per channel, so the
+next quantizer's codes are a count of thresholds passed:
+MultiThreshold(acc). The thresholds are found by evaluating those very ops
+(their float32 references) at integer accumulator values, by binary search
+over the accumulator's exact range, and are then checked against the ops on
+a sample of accumulators, so a chain that is not monotonic fails loudly.
+This covers XNOR-Net and BinaryNet (BatchNorm + sign -> one threshold) and
+DoReFa-style k-bit activations (2^k - 1 thresholds) alike.
+
+A layer with no quantizer after it (the classifier) outputs acc; the host
+turns it into the float value with DequantizeAffine and runs the remaining
+ops in float. The model input's quantizer runs on the host (QuantizeCodes).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwcomp.errors import HwcompError
+from hwcomp.ir.dtypes import Int, bits_for_range
+from hwcomp.ir.graph import Graph, Node
+from hwcomp.ir.verify import verify
+from hwcomp.ops.activation import Clip, Relu
+from hwcomp.ops.dense import Dense
+from hwcomp.ops.elementwise import Add, Div, Mul, Sub
+from hwcomp.ops.norm import BatchNormalization
+from hwcomp.ops.quantizers import (DequantizeAffine, FakeQuant, MultiThreshold, QuantizeCodes, code_dtype,
+                                   quantize_codes, threshold_codes)
+from hwcomp.ops.shape import Transpose
+from hwcomp.ops.window import SlidingWindow
+
+from .base import only_consumer
+
+# Per-channel monotonic ops allowed between a layer and the quantizer after it.
+TAIL_OPS = (Mul, Add, Sub, Div, BatchNormalization, Relu, Clip, Transpose)
+
+
+@dataclass(frozen=True)
+class Codes:
+    """A tensor of quantizer codes in the new graph, and what they mean."""
+
+    tensor: str
+    attrs: dict          # qmin, qmax, rounding, bipolar
+    scale: float
+    zero: float
+
+
+def _tail_op(node: Node, src: Graph) -> bool:
+    if node.op not in TAIL_OPS:
+        return False
+    # the other operands must be constants (a per-channel op, not a join)
+    return all(t in src.constants for t in node.inputs[1:] if t)
+
+
+def _dense_bounds(w: np.ndarray, xmin: int, xmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-row min/max of codes_w @ x for x in [xmin, xmax]."""
+    lo = np.where(w > 0, w * xmin, w * xmax).sum(axis=1)
+    hi = np.where(w > 0, w * xmax, w * xmin).sum(axis=1)
+    return lo.astype(np.int64), hi.astype(np.int64)
+
+
+class _Integerizer:
+    def __init__(self, graph: Graph) -> None:
+        self.src = graph
+        self.g = Graph(graph.name)
+        self.g.meta = dict(graph.meta)
+        self.g.inputs = list(graph.inputs)
+        for t in graph.inputs:
+            self.g.tensors[t] = graph.tensors[t]
+        self.codes: dict[str, Codes] = {}
+        self.floats: dict[str, str] = {t: t for t in graph.inputs}
+        self.done: set[str] = set()
+        self.where = graph.meta.get("source", graph.name)
+
+    # -- helpers ------------------------------------------------------------
+    def emit(self, name: str, op, ins, out_base: str, attrs=None, params=None) -> str:
+        out = self.g.unique_name(out_base)
+        node = Node(self.g.unique_name(name), op, tuple(ins), (out,), attrs or {}, params or {})
+        self.g.add_node(node)
+        self.g.tensors[out] = op.infer(node, self.g)[0]
+        return out
+
+    def fail(self, node: Node, msg: str) -> None:
+        raise HwcompError(f"{self.where}: node {node.name!r} ({node.op.name}): {msg}")
+
+    def as_float(self, t: str) -> str:
+        if t in self.floats:
+            return self.floats[t]
+        if t in self.src.constants:
+            self.g.add_constant(t, self.src.constants[t])
+            return t
+        c = self.codes[t]
+        base = t if t in self.src.outputs else f"{t}_float"
+        out = self.emit(f"{t}_dequant", DequantizeAffine, [c.tensor], base, {"axis": 0},
+                        {"scale": np.float64(c.scale), "offset": np.float64(c.zero), "bias": np.float64(0)})
+        self.floats[t] = out
+        return out
+
+    # -- node kinds ---------------------------------------------------------
+    def quantizer(self, node: Node) -> None:
+        s, z = node.params["scale"], node.params["zero_point"]
+        if np.size(s) != 1 or np.size(z) != 1:
+            self.fail(node, "activation scales and zero points must be per tensor; per-channel activation "
+                            "quantization is not supported")
+        prev = self.codes.get(node.inputs[0])
+        if prev is not None:
+            # QDQ files re-quantize after MaxPool/Flatten with the same parameters: a no-op on codes.
+            same = (prev.scale == float(np.asarray(s).reshape(-1)[0]) and prev.zero == float(np.asarray(z).reshape(-1)[0])
+                    and all(prev.attrs.get(k) == node.attrs.get(k) for k in ("qmin", "qmax", "bipolar")))
+            if not same:
+                self.fail(node, "re-quantizes codes of another quantizer with different parameters and no layer "
+                                "between them; supported: the same scale, zero point and bits")
+            self.codes[node.outputs[0]] = prev
+            return
+        x = self.as_float(node.inputs[0])
+        q = self.emit(node.name, QuantizeCodes, [x], f"{node.outputs[0]}_codes", dict(node.attrs),
+                      {"scale": np.asarray(s, np.float32).reshape(()), "zero_point": np.asarray(z, np.float32).reshape(())})
+        self.codes[node.outputs[0]] = Codes(q, dict(node.attrs), float(np.asarray(s).reshape(-1)[0]),
+                                            float(np.asarray(z).reshape(-1)[0]))
+
+    def move(self, node: Node) -> None:
+        """Reshapes, transposes, windows, max pooling: the same op on the codes."""
+        c = self.codes[node.inputs[0]]
+        if node.op is SlidingWindow and any(node.attrs["pads"]) and node.attrs["pad"] == "zero":
+            if c.attrs.get("bipolar"):
+                self.fail(node, "zero padding of a bipolar (+1/-1) tensor has no code; pad the convolution's "
+                                "input with a multi-bit quantizer or use no padding")
+            if c.zero != 0:
+                self.fail(node, f"zero padding of codes with zero point {c.zero:g} is not supported; supported: "
+                                "zero point 0 before a padded convolution")
+        ins = [c.tensor] + [self.as_float(t) for t in node.inputs[1:] if t]
+        out = self.emit(node.name, node.op, ins, f"{node.outputs[0]}_codes", dict(node.attrs))
+        self.codes[node.outputs[0]] = Codes(out, c.attrs, c.scale, c.zero)
+
+    def dense(self, node: Node) -> None:
+        x = self.codes[node.inputs[0]]
+        grid = node.attrs.get("weight_grid")
+        if grid is None:
+            self.fail(node, "this layer of a quantized model has float weights; quantize its weights too "
+                            "(a Quant/BipolarQuant or DequantizeLinear on the weight)")
+        w = node.params["weight"].astype(np.float64)
+        s_w = np.asarray(grid["scale"], np.float64)
+        wq = np.rint(w / s_w[:, None])
+        if not np.allclose(wq * s_w[:, None], w, rtol=1e-5, atol=0):
+            self.fail(node, "weights are not on their quantizer's grid")
+        wdt = grid["dtype"]
+        lo_w, hi_w = (-1, 1) if wdt.is_bipolar else (wdt.min_int, wdt.max_int)
+        if wq.min() < lo_w or wq.max() > hi_w:
+            self.fail(node, f"weight codes exceed {wdt}")
+        wq = wq.astype(np.int64)
+        xmin, xmax = (-1, 1) if x.attrs.get("bipolar") else (x.attrs["qmin"], x.attrs["qmax"])
+        lo, hi = _dense_bounds(wq, xmin, xmax)
+        width, _ = bits_for_range(min(int(lo.min()), -1), max(int(hi.max()), 1))
+        acc = self.emit(node.name, Dense, [x.tensor], f"{node.outputs[0]}_acc",
+                        {"acc_dtype": Int(width), "weight_dtype": wdt},
+                        {"weight": wq, "bias": np.zeros(wq.shape[0], np.int64)})
+        affine = {"scale": x.scale * s_w, "offset": x.zero * wq.sum(axis=1).astype(np.float64),
+                  "bias": node.params["bias"].astype(np.float64)}
+        tail, fq = self.tail(node)
+        if fq is None:
+            out = node.outputs[0]
+            self.floats[out] = self.emit(f"{node.name}_dequant", DequantizeAffine, [acc],
+                                         out if out in self.src.outputs else f"{out}_float",
+                                                     {"axis": len(self.g.tensors[acc].shape) - 1}, affine)
+            return
+        thresholds, desc, base = self.thresholds(node, tail, fq, affine, lo, hi)
+        q = self.emit(f"{node.name}_thresholds", MultiThreshold, [acc], f"{fq.outputs[0]}_codes",
+                      {"axis": len(self.g.tensors[acc].shape) - 1, "base": base, "dtype": code_dtype(fq.attrs)},
+                      {"thresholds": thresholds, "descending": desc})
+        for n in tail:  # the layout ops of the tail, now on codes
+            if n.op is Transpose:
+                q = self.emit(n.name, Transpose, [q], f"{n.outputs[0]}_codes", dict(n.attrs))
+        self.done.update(n.name for n in tail)
+        self.done.add(fq.name)
+        self.codes[fq.outputs[0]] = Codes(q, dict(fq.attrs), float(np.asarray(fq.params["scale"]).reshape(-1)[0]),
+                                          float(np.asarray(fq.params["zero_point"]).reshape(-1)[0]))
+
+    def tail(self, node: Node) -> tuple[list[Node], Node | None]:
+        """The per-channel ops from the layer to the next quantizer, and that quantizer."""
+        ops, t = [], node.outputs[0]
+        while (u := only_consumer(self.src, t)) is not None:
+            if u.op is FakeQuant:
+                if np.size(u.params["scale"]) != 1 or np.size(u.params["zero_point"]) != 1:
+                    self.fail(u, "activation scales and zero points must be per tensor; per-channel "
+                                 "activation quantization is not supported")
+                return ops, u
+            if not _tail_op(u, self.src):
+                break
+            ops.append(u)
+            t = u.outputs[0]
+        return ops, None
+
+    def tail_codes(self, tail: list[Node], fq: Node, affine: dict, acc: np.ndarray) -> np.ndarray:
+        """Codes of `fq` for accumulators acc [M, C], through the tail's own float32 ops."""
+        m, c = acc.shape
+        pre = (acc - affine["offset"]) * affine["scale"] + affine["bias"]
+        rank = len(self.src.tensors[tail[0].inputs[0] if tail else fq.inputs[0]].shape)
+        v = pre.astype(np.float32).reshape((m,) + (1,) * (rank - 2) + (c,))
+        for n in tail:
+            ins = [v] + [self.src.constants[t] if t else None for t in n.inputs[1:]]
+            v = n.op.execute(n, ins, self.src)[0]
+        q = quantize_codes(v, fq.attrs, fq.params["scale"], fq.params["zero_point"])
+        return q.reshape(m, c)
+
+    def thresholds(self, node, tail, fq, affine, lo, hi):
+        qmin, qmax = (0, 1) if fq.attrs.get("bipolar") else (fq.attrs["qmin"], fq.attrs["qmax"])
+        levels = np.arange(qmin + 1, qmax + 1)                       # K = qmax - qmin thresholds
+        c, k = len(lo), len(levels)
+        f = lambda a: self.tail_codes(tail, fq, affine, a)           # noqa: E731  [M, C] -> [M, C]
+        desc = f(lo[None, :])[0] > f(hi[None, :])[0]
+        # First accumulator in [lo, hi] whose code passes level L (ascending: code >= L;
+        # descending: code < L); hi + 1 when none does.
+        left = np.broadcast_to(lo[:, None], (c, k)).copy()
+        right = np.broadcast_to(hi[:, None] + 1, (c, k)).copy()
+        while np.any(left < right):
+            mid = (left + right) // 2
+            codes = f(np.minimum(mid, hi[:, None]).T).T              # [C, K]
+            ok = np.where(desc[:, None], codes < levels[None, :], codes >= levels[None, :])
+            right = np.where(ok & (left < right), mid, right)
+            left = np.where(~ok & (left < right), mid + 1, left)
+        thresholds = left.astype(np.int64)
+        self.check_thresholds(node, fq, f, thresholds, desc, qmin, lo, hi)
+        return thresholds, desc, int(qmin)
+
+    def check_thresholds(self, node, fq, f, thresholds, desc, base, lo, hi) -> None:
+        """Compare thresholds with the ops at every boundary and on spread samples."""
+        rng = np.random.default_rng(0)
+        span = hi - lo
+        picks = [lo, hi] + [lo + (span * i) // 16 for i in range(1, 16)]
+        picks += [np.clip(thresholds[:, j] + d, lo, hi) for j in range(thresholds.shape[1]) for d in (-1, 0)]
+        picks += [lo + (rng.random(len(lo)) * (span + 1)).astype(np.int64) for _ in range(64)]
+        acc = np.stack(picks)                                        # [M, C]
+        want = f(acc)
+        got = threshold_codes(acc, thresholds, desc, base)
+        if not np.array_equal(want, got):
+            bad = int(np.argwhere(want != got)[0][1])
+            raise HwcompError(f"{self.where}: the ops between {node.name!r} and quantizer {fq.name!r} are not "
+                              f"monotonic in the layer's output (channel {bad}); supported between a layer and "
+                              "its activation quantizer: per-channel scales, biases, BatchNormalization, Relu, Clip")
+
+    def float_op(self, node: Node) -> None:
+        ins = [self.as_float(t) if t else "" for t in node.inputs]
+        self.g.add_node(Node(node.name, node.op, tuple(ins), tuple(node.outputs), dict(node.attrs), dict(node.params)))
+        for t in node.outputs:
+            if t:
+                self.g.tensors[t] = self.src.tensors[t]
+                self.floats[t] = t
+
+    def run(self) -> Graph:
+        for node in self.src.nodes():
+            if node.name in self.done:
+                continue
+            data = node.inputs[0] if node.inputs else None
+            if node.op is FakeQuant:
+                self.quantizer(node)
+            elif node.op is Dense and data in self.codes:
+                self.dense(node)
+            elif node.op is Dense and "weight_grid" in node.attrs:
+                self.fail(node, "the input of this quantized layer is not quantized; put an activation "
+                                "quantizer (Quant/BipolarQuant/QuantizeLinear) in front of it")
+            elif (node.op.shape_only or node.op.value_preserving) and data in self.codes:
+                self.move(node)
+            else:
+                self.float_op(node)
+        self.g.outputs = [self.as_float(t) for t in self.src.outputs]
+        self.g.remove_unused()
+        return self.g
+
+
+def integerize(graph: Graph) -> Graph:
+    """Quantized float graph (channels last) -> integer graph (a new Graph)."""
+    g = _Integerizer(graph).run()
+    verify(g)
+    return g
