@@ -1,4 +1,9 @@
-// hwcomp: folded matrix-vector unit, y = requant(relu(W x + b)).
+// hwcomp: folded matrix-vector unit, y = requant(relu(W x + b)), or with
+// THRESH_K > 0 the threshold activation
+//   y[r] = OUT_BASE + #{k : (acc[r] >= T[r][k]) XOR desc[r]},  acc = W x + b.
+// W_BIPOLAR = 1 stores 1-bit weights meaning -1 / +1 (1 = +1); the datapath
+// multiplies them as 2-bit signed values, and masks the padded columns
+// COLS..SF*SIMD-1 of the last column fold to 0 (docs/numerics.md).
 //
 // Folding: PE rows and SIMD columns per cycle. A vector takes NF*SF steps
 // (row fold nf outer, column fold sf inner), one per cycle, with no bubbles
@@ -10,8 +15,10 @@
 //   S1  weight word, bias word and input word registered
 //   S2  per PE lane: SIMD products summed (dot) registered
 //   S3  per PE lane: accumulator; bias enters on the first column fold
-//   S4  activation (ReLU, round, shift, saturate) written into a 2-word
-//       output FIFO, which drives m_axis.
+//   S4  activation (ReLU, round, shift, saturate; or the threshold count)
+//       written into a 2-word output FIFO, which drives m_axis.
+// The threshold ROM is read with the accumulator's row fold (its address is
+// carried along S1, S2; the word is registered in S3), so it adds no latency.
 // `en` is the output FIFO's tready, decoded from its count register only: the
 // pipeline stalls only while that FIFO is full, and m_axis_tready never
 // reaches s_axis_tready combinationally. Latency: a row fold's output word
@@ -19,8 +26,14 @@
 //
 // Memory layouts (written by hwcomp.backends.verilog):
 //   WEIGHT_FILE  NF*SF lines, line nf*SF+sf; weight W[nf*PE+p][sf*SIMD+s] at
-//                bits [(p*SIMD+s)*W_W +: W_W] (two's complement)
+//                bits [(p*SIMD+s)*W_W +: W_W] (two's complement; with
+//                W_BIPOLAR one bit, 1 = +1, 0 = -1)
 //   BIAS_FILE    NF lines; bias b[nf*PE+p] at bits [p*ACC_W +: ACC_W]
+//   THRESH_FILE  NF lines (THRESH_K > 0 only); for row r = nf*PE+p, threshold
+//                T[r][k] at bits [(p*THRESH_K+k)*THR_W +: THR_W], THR_W =
+//                ACC_W+1, two's complement, clamped to [-2^(ACC_W-1), 2^(ACC_W-1)]
+//                (exact: every accumulator lies inside); the descending bit of
+//                row r at bit PE*THRESH_K*THR_W + p.
 // Stream words: input element s at [s*IN_W +: IN_W], output element p at
 // [p*OUT_W +: OUT_W].
 //
@@ -47,7 +60,12 @@ module hwcomp_mvu #(
     parameter [ACC_W:0] OUT_MAX = 0,       // upper saturation bound, two's complement in ACC_W+1 bits
     parameter integer OUT_W = 4,           // output element width (equals ACC_W when REQUANT = 0)
     parameter WEIGHT_FILE = "weights.mem", // $readmemh image of the weight ROM
-    parameter BIAS_FILE = "bias.mem"       // $readmemh image of the bias ROM
+    parameter BIAS_FILE = "bias.mem",      // $readmemh image of the bias ROM
+    parameter integer W_BIPOLAR = 0,       // 1: 1-bit weights (W_W = 1), 1 = +1, 0 = -1
+    parameter integer COLS = SF * SIMD,    // valid columns (W_BIPOLAR only: the rest count 0)
+    parameter integer THRESH_K = 0,        // thresholds per row; 0: ReLU / requant path
+    parameter integer OUT_BASE = 0,        // signed output code below every threshold (THRESH_K > 0)
+    parameter THRESH_FILE = "thresh.mem"   // $readmemh image of the threshold ROM (THRESH_K > 0)
 ) (
     input  wire                  clk,
     input  wire                  rst,      // synchronous, active high
@@ -68,7 +86,15 @@ localparam integer B_WORD_W = PE * ACC_W;
 localparam integer STEPS = NF * SF;
 // Inputs as signed values: unsigned ones gain a zero sign bit.
 localparam integer X_W = IN_SIGNED != 0 ? IN_W : IN_W + 1;
-localparam integer PROD_W = W_W + X_W;
+// Weights as signed values: a bipolar bit becomes -1, 0 or +1 in two bits.
+localparam integer WV_W = W_BIPOLAR != 0 ? 2 : W_W;
+localparam integer PROD_W = WV_W + X_W;
+// Valid lanes of the last column fold, 1..SIMD (W_BIPOLAR masks the others).
+localparam integer LAST_COLS = COLS - (SF - 1) * SIMD;
+// Thresholds are compared in ACC_W+1 bits, which hold 2^(ACC_W-1) ("never").
+localparam integer THR_W = ACC_W + 1;
+localparam integer T_WORD_W = THRESH_K > 0 ? PE * THRESH_K * THR_W + PE : 1;
+localparam integer CNT_W = $clog2(THRESH_K + 1);     // threshold count, 0..THRESH_K
 // Rounding adds up to 2^(SHIFT-1) <= 2^(ACC_W-1): one more bit holds it.
 localparam integer RND_W = ACC_W + 1;
 
@@ -172,6 +198,38 @@ generate
     end
 endgenerate
 
+// ---------------------------------------------------------------- thresholds
+// The threshold word of the row fold whose accumulators S3 holds: the ROM is
+// read with the row fold index carried along S1 and S2, so the registered word
+// and the accumulators change together and the latency stays as without.
+wire [T_WORD_W-1:0] s3_thresh;
+
+generate
+    if (THRESH_K > 0) begin : g_thresh_rom
+        reg [T_WORD_W-1:0] thresh_rom [0:NF-1];
+        reg [NF_CW-1:0] s1_nf;
+        reg [NF_CW-1:0] s2_nf;
+        reg [T_WORD_W-1:0] thresh_q;
+
+        initial begin
+            $readmemh(THRESH_FILE, thresh_rom);
+        end
+
+        always @(posedge clk) begin
+            if (en) begin
+                s1_nf <= nf;
+                s2_nf <= s1_nf;
+                thresh_q <= thresh_rom[s2_nf];
+            end
+        end
+
+        assign s3_thresh = thresh_q;
+    end else begin : g_no_thresh_rom
+        assign s3_thresh = 1'b0;
+        wire unused_thresh = &{1'b0, s3_thresh};
+    end
+endgenerate
+
 // ---------------------------------------------------------------- S2..S4 control
 reg s2_valid;
 reg s2_first;
@@ -200,17 +258,27 @@ end
 // ---------------------------------------------------------------- lanes
 wire [OUT_WORD_W-1:0] y_word;
 
-genvar p, s;
+genvar p, s, k;
 generate
     for (p = 0; p < PE; p = p + 1) begin : g_pe
         // S2: products of this row with the input word, as ACC_W-bit terms.
         wire [SIMD*ACC_W-1:0] terms;
 
         for (s = 0; s < SIMD; s = s + 1) begin : g_simd
-            wire signed [W_W-1:0] w = s1_weights[(p*SIMD+s)*W_W +: W_W];
+            wire [W_W-1:0] w_bits = s1_weights[(p*SIMD+s)*W_W +: W_W];
+            wire signed [WV_W-1:0] w;
             wire [IN_W-1:0] x_raw = s1_x[s*IN_W +: IN_W];
             wire signed [X_W-1:0] x;
             wire signed [PROD_W-1:0] prod;
+
+            if (W_BIPOLAR == 0) begin : g_twos_w
+                assign w = w_bits;
+            end else if (s < LAST_COLS) begin : g_bipolar_w
+                assign w = w_bits[0] ? 2'sb01 : 2'sb11;
+            end else begin : g_bipolar_pad_w
+                // A padded column in the last column fold counts 0.
+                assign w = s1_last ? 2'sb00 : (w_bits[0] ? 2'sb01 : 2'sb11);
+            end
 
             if (IN_SIGNED != 0) begin : g_signed_x
                 assign x = x_raw;
@@ -219,7 +287,7 @@ generate
             end
 
             // Exact product: both operands sign-extended to its full width.
-            assign prod = $signed({{X_W{w[W_W-1]}}, w}) * $signed({{W_W{x[X_W-1]}}, x});
+            assign prod = $signed({{X_W{w[WV_W-1]}}, w}) * $signed({{WV_W{x[X_W-1]}}, x});
 
             if (ACC_W > PROD_W) begin : g_extend
                 assign terms[s*ACC_W +: ACC_W] = {{(ACC_W-PROD_W){prod[PROD_W-1]}}, prod};
@@ -256,7 +324,7 @@ generate
             end
         end
 
-        // S4 (combinational into the output FIFO): ReLU, requantize.
+        // S4 (combinational into the output FIFO): ReLU, requantize; or thresholds.
         wire [ACC_W-1:0] act;
         if (RELU != 0) begin : g_relu
             assign act = acc[ACC_W-1] ? {ACC_W{1'b0}} : acc;
@@ -264,7 +332,38 @@ generate
             assign act = acc;
         end
 
-        if (REQUANT != 0) begin : g_requant
+        if (THRESH_K > 0) begin : g_thresh
+            // Count the thresholds passed (each flipped on a descending row), add OUT_BASE.
+            localparam integer ONE_I = 1;
+            localparam [CNT_W-1:0] ONE = ONE_I[CNT_W-1:0];
+            wire signed [THR_W-1:0] v = {act[ACC_W-1], act};
+            wire desc = s3_thresh[PE*THRESH_K*THR_W + p];
+            wire [THRESH_K-1:0] hit;
+            for (k = 0; k < THRESH_K; k = k + 1) begin : g_k
+                wire signed [THR_W-1:0] t = s3_thresh[(p*THRESH_K+k)*THR_W +: THR_W];
+                assign hit[k] = (v >= t) ^ desc;
+            end
+
+            reg [CNT_W-1:0] cnt;
+            integer j;
+            always @* begin
+                cnt = {CNT_W{1'b0}};
+                for (j = 0; j < THRESH_K; j = j + 1) begin
+                    cnt = cnt + (hit[j] ? ONE : {CNT_W{1'b0}});
+                end
+            end
+
+            // OUT_BASE + cnt in 32 bits; the codes fit OUT_W bits, so the slice is exact.
+            wire [31:0] code = OUT_BASE + {{(32-CNT_W){1'b0}}, cnt};
+            if (OUT_W < 32) begin : g_narrow
+                assign y_word[p*OUT_W +: OUT_W] = code[OUT_W-1:0];
+                wire unused_code_msbs = &{1'b0, code[31:OUT_W]};
+            end else if (OUT_W == 32) begin : g_same
+                assign y_word[p*OUT_W +: OUT_W] = code;
+            end else begin : g_wide
+                assign y_word[p*OUT_W +: OUT_W] = {{(OUT_W-32){code[31]}}, code};
+            end
+        end else if (REQUANT != 0) begin : g_requant
             wire signed [RND_W-1:0] wide = {act[ACC_W-1], act};
             wire signed [RND_W-1:0] rounded;
             wire signed [RND_W-1:0] lo = OUT_MIN;

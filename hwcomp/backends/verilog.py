@@ -7,6 +7,7 @@ Output directory after `write_verilog(design, outdir)`:
     <top>.v                 generated top (templates/top.v.j2)
     <layer>_weights.mem     $readmemh images, one pair per layer
     <layer>_bias.mem
+    <layer>_thresh.mem      only for a layer with the threshold activation
 
 <top> and <layer> are the design's names through sanitize_identifier
 (`top_module_name(design)` gives the top's).
@@ -32,7 +33,7 @@ import jinja2
 import numpy as np
 
 from hwcomp.backends.identifiers import sanitize_identifier, unique_identifiers
-from hwcomp.backends.rom_images import bias_lines, weight_lines, write_lines
+from hwcomp.backends.rom_images import bias_lines, threshold_lines, weight_lines, write_lines
 from hwcomp.backends.stream_blocks import hdl_module
 from hwcomp.hw.design import BlockStage, MVULayer, StreamDesign, ceil_div, stage_lanes
 from hwcomp.hw.numerics import accumulator_bounds, int_range
@@ -72,9 +73,15 @@ def check_layer(layer: MVULayer) -> None:
         fail(f"weights {w.shape} / bias {b.shape} are not padded to ({layer.rows_p}, {layer.cols_p})")
     if w[layer.rows:].any() or w[:, layer.cols:].any() or b[layer.rows:].any():
         fail("padded rows and columns must have zero weights and bias")
-    w_lo, w_hi = int_range(layer.weight_width, True)
-    if w.size and (w.min() < w_lo or w.max() > w_hi):
-        fail(f"weights outside int{layer.weight_width}")
+    if layer.weight_bipolar:
+        if layer.weight_width != 1:
+            fail(f"bipolar weights are single bits, got weight_width {layer.weight_width}")
+        if w.size and not np.isin(w, (0, 1)).all():
+            fail("bipolar weights must be bits 0 / 1 (0 = -1, 1 = +1)")
+    else:
+        w_lo, w_hi = int_range(layer.weight_width, True)
+        if w.size and (w.min() < w_lo or w.max() > w_hi):
+            fail(f"weights outside int{layer.weight_width}")
     acc_lo, acc_hi = int_range(layer.acc_width, True)
     lo, hi = accumulator_bounds(layer)
     if lo < acc_lo or hi > acc_hi:
@@ -82,6 +89,11 @@ def check_layer(layer: MVULayer) -> None:
     if layer.in_fifo_depth < 2:
         # tready of hwcomp_fifo is registered: one word holds only every other cycle.
         fail("in_fifo_depth must be >= 2 for full rate")
+    if layer.thresholds is not None:
+        _check_thresholds(layer, fail)
+        return
+    if layer.descending is not None or layer.out_base != 0:
+        fail("descending and out_base need thresholds")
     if not layer.requant:
         if layer.out_width != layer.acc_width or not layer.out_signed:
             fail("without requant the output is the signed accumulator (out_width == acc_width)")
@@ -94,6 +106,32 @@ def check_layer(layer: MVULayer) -> None:
     r_lo, r_hi = int_range(layer.acc_width + 1, True)
     if layer.out_min > r_hi or layer.out_max < r_lo:
         fail("saturation bounds lie outside every reachable value")
+
+
+def _check_thresholds(layer: MVULayer, fail) -> None:
+    """The threshold activation: shapes, ascending rows, an output type holding every code."""
+    t = np.asarray(layer.thresholds)
+    if t.ndim != 2 or t.shape[0] != layer.rows_p or t.shape[1] < 1:
+        fail(f"thresholds {t.shape} must be [rows_p, K] = [{layer.rows_p}, K] with K >= 1")
+    if not np.issubdtype(t.dtype, np.integer):
+        fail(f"thresholds must be integers, got {t.dtype}")
+    # Padded rows may hold anything; their codes are dropped downstream.
+    if (np.diff(t[: layer.rows], axis=1) < 0).any():
+        bad = int(np.nonzero((np.diff(t[: layer.rows], axis=1) < 0).any(axis=1))[0][0])
+        fail(f"thresholds of row {bad} are not ascending: {t[bad].tolist()}")
+    if layer.descending is not None:
+        d = np.asarray(layer.descending)
+        if d.shape != (layer.rows_p,) or not np.isin(d, (0, 1)).all():
+            fail(f"descending must be {layer.rows_p} booleans, got {d.dtype} {d.shape}")
+    if layer.relu or layer.requant or layer.shift != 0:
+        fail("thresholds replace ReLU and requantization: relu and requant must be False, shift 0")
+    lo, hi = layer.out_base, layer.out_base + layer.thresh_k
+    o_lo, o_hi = int_range(layer.out_width, layer.out_signed)
+    if not o_lo <= layer.out_min <= lo <= hi <= layer.out_max <= o_hi:
+        fail(f"output codes [{lo}, {hi}] must lie in [out_min, out_max] = [{layer.out_min}, "
+             f"{layer.out_max}] inside the output type")
+    if lo < -(1 << 31) or hi >= 1 << 31:
+        fail(f"output codes [{lo}, {hi}] must fit a 32-bit integer (OUT_BASE)")
 
 
 def check_design(design: StreamDesign) -> None:
@@ -134,7 +172,11 @@ def _sized_hex(value: int, width: int) -> str:
 
 
 def mvu_parameters(layer: MVULayer) -> tuple[tuple[str, str], ...]:
-    """hwcomp_mvu parameters as Verilog literals (without the file names)."""
+    """hwcomp_mvu parameters as Verilog literals (without the file names).
+
+    The optional modes add their parameters only when on (W_BIPOLAR, COLS;
+    THRESH_K, OUT_BASE), so the plain unit's instance text never changes.
+    """
     # The saturation bounds are compared in the (acc_width + 1)-bit rounding
     # domain. Every rounded value lies inside it, so moving a bound that lies
     # outside onto the domain's edge changes no result.
@@ -154,6 +196,10 @@ def mvu_parameters(layer: MVULayer) -> tuple[tuple[str, str], ...]:
         ("OUT_MAX", _sized_hex(out_max, layer.acc_width + 1)),
         ("OUT_W", str(layer.out_width)),
     ]
+    if layer.weight_bipolar:
+        literals += [("W_BIPOLAR", "1"), ("COLS", str(layer.cols))]
+    if layer.thresholds is not None:
+        literals += [("THRESH_K", str(layer.thresh_k)), ("OUT_BASE", str(int(layer.out_base)))]
     return tuple(literals)
 
 
@@ -209,14 +255,38 @@ def bias_file(name: str) -> str:
     return f"{name}_bias.mem"
 
 
+def thresh_file(name: str) -> str:
+    return f"{name}_thresh.mem"
+
+
+def mvu_file_parameters(layer: MVULayer, name: str) -> tuple[tuple[str, str], ...]:
+    """The ROM file parameters of one hwcomp_mvu instance, relative to MEM_DIR."""
+    files = [("WEIGHT_FILE", weight_file(name)), ("BIAS_FILE", bias_file(name))]
+    if layer.thresholds is not None:
+        files.append(("THRESH_FILE", thresh_file(name)))
+    return tuple((param, f'{{MEM_DIR, "{file}"}}') for param, file in files)
+
+
+def write_mvu_roms(layer: MVULayer, name: str, outdir: Path) -> list[Path]:
+    """Write the ROM images of one hwcomp_mvu instance; return their paths."""
+    files = [write_lines(outdir / weight_file(name), weight_lines(layer)),
+             write_lines(outdir / bias_file(name), bias_lines(layer))]
+    if layer.thresholds is not None:
+        files.append(write_lines(outdir / thresh_file(name), threshold_lines(layer)))
+    return files
+
+
 def _layer_context(index: int, layer: MVULayer, name: str) -> LayerContext:
     kind = "requant" if layer.requant else "accumulator out"
+    if layer.thresholds is not None:
+        kind = f"{layer.thresh_k} thresholds"
+    if layer.weight_bipolar:
+        kind = f"bipolar weights, {kind}"
     summary = (
         f"{name}: {layer.rows}x{layer.cols} (padded {layer.rows_p}x{layer.cols_p}), "
         f"PE {layer.pe}, SIMD {layer.simd}, {layer.cycles} cycles/vector, "
         f"{'relu, ' if layer.relu else ''}{kind}"
     )
-    files = (("WEIGHT_FILE", f'{{MEM_DIR, "{weight_file(name)}"}}'), ("BIAS_FILE", f'{{MEM_DIR, "{bias_file(name)}"}}'))
     return LayerContext(
         name=name,
         prefix=f"l{index}",
@@ -225,7 +295,7 @@ def _layer_context(index: int, layer: MVULayer, name: str) -> LayerContext:
         fifo_depth=layer.in_fifo_depth,
         in_word_w=layer.simd * layer.in_width,
         out_word_w=layer.pe * layer.out_width,
-        params=mvu_parameters(layer) + files,
+        params=mvu_parameters(layer) + mvu_file_parameters(layer, name),
     )
 
 
@@ -307,6 +377,5 @@ def write_verilog(design: StreamDesign, outdir: Path) -> list[Path]:
     files.append(top)
     for stage, lctx in zip(design.chain, ctx.layers):
         if isinstance(stage, MVULayer):
-            files.append(write_lines(outdir / weight_file(lctx.name), weight_lines(stage)))
-            files.append(write_lines(outdir / bias_file(lctx.name), bias_lines(stage)))
+            files += write_mvu_roms(stage, lctx.name, outdir)
     return files

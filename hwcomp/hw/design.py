@@ -26,10 +26,18 @@ def bytes_width(bits: int) -> int:
 
 @dataclass(frozen=True, eq=False)
 class MVULayer:
-    """One folded matrix-vector unit: y = requant(relu(W x + b)).
+    """One folded matrix-vector unit: y = requant(relu(W x + b)), or a threshold code of W x + b.
 
     Sizes with `_p` are padded: rows_p = NF*PE, cols_p = SF*SIMD. Padded rows
     have zero weights and bias; padded columns have zero weights.
+
+    Two optional modes for low-bit layers (docs/numerics.md, "Low-bit
+    matrix-vector units"); the defaults give the plain unit:
+    - weight_bipolar: `weights` holds bits, 1 = +1 and 0 = -1 (weight_width 1).
+      Padded columns are masked in hardware, so they count 0 whatever the
+      input lane carries; padded rows (bits 0) compute -sum(x).
+    - thresholds: y[r] = out_base + #{k : (acc[r] >= T[r, k]) != descending[r]},
+      on the exact accumulator; relu and requant are off, shift is 0.
     """
 
     name: str                 # legal Verilog identifier, unique in the design
@@ -51,6 +59,15 @@ class MVULayer:
     out_min: int              # saturation bounds after shift (and ReLU)
     out_max: int
     in_fifo_depth: int        # words of FIFO in front of this layer
+    weight_bipolar: bool = False              # weights are bits: 1 = +1, 0 = -1
+    thresholds: np.ndarray | None = None      # int64 [rows_p, K], K >= 1, rows ascending
+    descending: np.ndarray | None = None      # bool [rows_p]; None: all False
+    out_base: int = 0                         # output code when no threshold counts
+
+    @property
+    def thresh_k(self) -> int:
+        """Thresholds per row; 0 without the threshold activation."""
+        return 0 if self.thresholds is None else int(np.shape(self.thresholds)[1])
 
     @property
     def nf(self) -> int:

@@ -8,6 +8,11 @@
     y   = clip(y, out_min, out_max)               if requant
     y   = acc                                     if not requant
 
+Optional modes (relu and requant off with thresholds):
+
+    W[r, j] = 2 * bit - 1, 0 on padded columns    if weight_bipolar
+    y = out_base + sum_k ((acc >= T[r, k]) XOR descending[r])   if thresholds
+
 The RTL (templates/hwcomp_mvu.v) is checked bit for bit against this.
 """
 from __future__ import annotations
@@ -22,6 +27,20 @@ def int_range(width: int, signed: bool) -> tuple[int, int]:
     if signed:
         return -(1 << (width - 1)), (1 << (width - 1)) - 1
     return 0, (1 << width) - 1
+
+
+def effective_weights(layer: MVULayer) -> np.ndarray:
+    """The integer weights the unit multiplies by, [rows_p, cols_p] int64.
+
+    Bipolar bits become -1 / +1 on the logical columns and 0 on the padded
+    ones (the RTL masks those lanes); otherwise the weights as stored.
+    """
+    w = np.asarray(layer.weights, dtype=np.int64)
+    if not layer.weight_bipolar:
+        return w
+    w = 2 * w - 1
+    w[:, layer.cols:] = 0
+    return w
 
 
 def _fits_int64(layer: MVULayer) -> bool:
@@ -47,7 +66,7 @@ def accumulate(layer: MVULayer, x_int: np.ndarray) -> np.ndarray:
     dtype = np.int64 if _fits_int64(layer) else object
     padded = np.zeros((x.shape[0], layer.cols_p), dtype=dtype)
     padded[:, : x.shape[1]] = x.astype(dtype)
-    weights = np.asarray(layer.weights).astype(dtype)
+    weights = effective_weights(layer).astype(dtype)
     bias = np.asarray(layer.bias).astype(dtype)
     return padded @ weights.T + bias
 
@@ -63,25 +82,51 @@ def relu_requant(acc: np.ndarray, relu: bool, requant: bool, shift: int, out_min
     return np.clip(y, out_min, out_max)
 
 
+def threshold_activation(acc: np.ndarray, thresholds: np.ndarray, descending: np.ndarray | None,
+                         base: int) -> np.ndarray:
+    """Multi-threshold activation: [samples, rows] accumulators -> [samples, rows] int64 codes.
+
+    code[i, r] = base + #{k : (acc[i, r] >= T[r, k]) XOR descending[r]}, with
+    T = thresholds [rows, K] and descending [rows] (None: all False). With
+    ascending rows an ascending row's code rises by one at each threshold
+    (base .. base + K), a descending row's falls (base + K .. base). Shared
+    with the IR's MatrixVectorUnit op.
+    """
+    acc = np.asarray(acc)
+    t = np.asarray(thresholds)
+    if t.ndim != 2 or acc.ndim != 2 or acc.shape[1] != t.shape[0]:
+        raise ValueError(f"thresholds {t.shape} do not match accumulators {acc.shape}")
+    desc = np.zeros(t.shape[0], dtype=bool) if descending is None else np.asarray(descending, dtype=bool)
+    if desc.shape != (t.shape[0],):
+        raise ValueError(f"descending {desc.shape} does not match thresholds {t.shape}")
+    # Object accumulators (wider than int64) compare with Python ints.
+    t = t.astype(object) if acc.dtype == object else t
+    hits = (acc[:, :, None] >= t[None, :, :]).astype(bool) ^ desc[None, :, None]
+    return int(base) + hits.sum(axis=2, dtype=np.int64)
+
+
 def activate(layer: MVULayer, acc: np.ndarray) -> np.ndarray:
-    """ReLU and requantization applied to accumulator values."""
+    """ReLU and requantization, or the threshold activation, applied to accumulator values."""
+    if layer.thresholds is not None:
+        return threshold_activation(acc, layer.thresholds, layer.descending, layer.out_base)
     return relu_requant(acc, layer.relu, layer.requant, layer.shift, layer.out_min, layer.out_max)
 
 
 def mvu_reference(layer: MVULayer, x_int: np.ndarray) -> np.ndarray:
     """[samples, cols] integer inputs -> [samples, rows] integer outputs, bit exact."""
     y = activate(layer, accumulate(layer, x_int))[:, : layer.rows]
-    return y.astype(np.int64) if _fits_int64(layer) else y
+    return y.astype(np.int64) if _fits_int64(layer) or layer.thresholds is not None else y
 
 
 def accumulator_bounds(layer: MVULayer) -> tuple[int, int]:
     """Smallest and largest W x + b over every row and every input in range.
 
     Each partial product lies between W*x_min and W*x_max, so the row sum's
-    extremes are the sums of the per-term extremes.
+    extremes are the sums of the per-term extremes. Bipolar weights count as
+    -1 / +1 (0 on padded columns), as the unit multiplies them.
     """
     x_lo, x_hi = int_range(layer.in_width, layer.in_signed)
-    w = np.asarray(layer.weights, dtype=object)
+    w = effective_weights(layer).astype(object)
     a, b = w * x_lo, w * x_hi
     lo = np.minimum(a, b).sum(axis=1) + np.asarray(layer.bias, dtype=object)
     hi = np.maximum(a, b).sum(axis=1) + np.asarray(layer.bias, dtype=object)

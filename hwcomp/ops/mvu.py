@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from hwcomp.hw.design import ceil_div
-from hwcomp.hw.numerics import relu_requant
+from hwcomp.hw.numerics import relu_requant, threshold_activation
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
@@ -35,10 +35,23 @@ class MatrixVectorUnit(Op):
 
     @classmethod
     def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
-        a = node.attrs
+        """Optional low-bit modes (absent: the plain unit): attr "weight_bipolar" reads the
+        weights as bits, 1 = +1 and 0 = -1; param "thresholds" [rows, K] (with optional
+        "descending" [rows] and attr "out_base") replaces ReLU and requantization by the
+        threshold activation of the exact accumulator."""
+        a, prm = node.attrs, node.params
         out = a["out_dtype"]
-        return [mvu_arith(inputs[0], node.params["weight"], node.params["bias"], a["relu"], a["requant"],
-                          a["shift"], out.min_int, out.max_int)]
+        w = np.asarray(prm["weight"], dtype=np.int64)
+        if a.get("weight_bipolar", False):
+            w = 2 * w - 1
+        thresholds = prm.get("thresholds")
+        if thresholds is None:
+            return [mvu_arith(inputs[0], w, prm["bias"], a["relu"], a["requant"], a["shift"],
+                              out.min_int, out.max_int)]
+        x = np.asarray(inputs[0])
+        acc = mvu_arith(x.reshape(-1, x.shape[-1]), w, prm["bias"], False, False, 0, 0, 0)
+        y = threshold_activation(acc, thresholds, prm.get("descending"), a.get("out_base", 0))
+        return [y.reshape(x.shape[:-1] + (w.shape[0],))]
 
     @classmethod
     def macs(cls, node: Node, graph: Graph) -> int:
