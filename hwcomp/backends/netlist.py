@@ -30,11 +30,9 @@ from pathlib import Path
 import jinja2
 
 from hwcomp.backends.identifiers import sanitize_identifier
-from hwcomp.backends.rom_images import bias_lines, weight_lines, write_lines
 from hwcomp.backends.stream_blocks import hdl_module
 from hwcomp.backends.verilog import (
-    BASE_MODULES, LIBRARY_MODULES, RESERVED_NAMES, _sized_hex, bias_file, check_layer, mvu_parameters,
-    weight_file,
+    LIBRARY_MODULES, RESERVED_NAMES, _sized_hex, check_layer, mvu_instance, mvu_sources, mvu_summary, write_mvu_roms,
 )
 from hwcomp.hw.design import MVULayer, ceil_div
 from hwcomp.hw.netlist import FifoUnit, NetlistDesign, NetStage
@@ -235,11 +233,8 @@ def _module(stage: NetStage) -> tuple[str, tuple[tuple[str, str], ...], str]:
     """(module, parameter literals, summary) of one stage."""
     unit = stage.unit
     if isinstance(unit, MVULayer):
-        files = (("WEIGHT_FILE", f'{{MEM_DIR, "{weight_file(stage.name)}"}}'),
-                 ("BIAS_FILE", f'{{MEM_DIR, "{bias_file(stage.name)}"}}'))
-        summary = (f"{unit.rows}x{unit.cols} (padded {unit.rows_p}x{unit.cols_p}), PE {unit.pe}, "
-                   f"SIMD {unit.simd}, {unit.cycles} cycles/vector")
-        return "hwcomp_mvu", mvu_parameters(unit) + files, summary
+        module, params = mvu_instance(unit, stage.name)
+        return module, params, mvu_summary(unit)
     mod = hdl_module(unit)
     what = f"FIFO of {unit.depth} words" if isinstance(unit, FifoUnit) else type(unit).__name__
     return mod.name, mod.parameters, what
@@ -247,7 +242,7 @@ def _module(stage: NetStage) -> tuple[str, tuple[tuple[str, str], ...], str]:
 
 def _sources(stage: NetStage) -> tuple[str, ...]:
     if isinstance(stage.unit, MVULayer):
-        return BASE_MODULES
+        return mvu_sources(stage.unit)
     return hdl_module(stage.unit).sources
 
 
@@ -339,6 +334,5 @@ def write_netlist(design: NetlistDesign, outdir: Path) -> list[Path]:
     files.append(top)
     for stage in design.stages:
         if isinstance(stage.unit, MVULayer):
-            files.append(write_lines(outdir / weight_file(stage.name), weight_lines(stage.unit)))
-            files.append(write_lines(outdir / bias_file(stage.name), bias_lines(stage.unit)))
+            files += write_mvu_roms(stage.unit, stage.name, outdir)
     return files

@@ -35,6 +35,7 @@ import numpy as np
 from hwcomp.backends.identifiers import sanitize_identifier, unique_identifiers
 from hwcomp.backends.rom_images import bias_lines, threshold_lines, weight_lines, write_lines
 from hwcomp.backends.stream_blocks import hdl_module
+from hwcomp.hw.binary import check_xnor_layer, xnor_layer, xnor_parameters, xnor_threshold_lines, xnor_weight_lines
 from hwcomp.hw.design import BlockStage, MVULayer, StreamDesign, ceil_div, stage_lanes
 from hwcomp.hw.numerics import accumulator_bounds, int_range
 from hwcomp.resources import templates_dir
@@ -44,7 +45,7 @@ BASE_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu.v")
 # Every library module a design may use; stages name theirs (BlockStage.module).
 # Every library module a design may use, in compile order; a stage's unit
 # names the ones it needs (stream_blocks.hdl_module).
-LIBRARY_MODULES = BASE_MODULES + ("hwcomp_swu.v", "hwcomp_scale.v", "hwcomp_pool.v", "hwcomp_gap.v",
+LIBRARY_MODULES = BASE_MODULES + ("hwcomp_xnor_mvu.v", "hwcomp_swu.v", "hwcomp_scale.v", "hwcomp_pool.v", "hwcomp_gap.v",
                                   "hwcomp_add.v", "hwcomp_fork.v", "hwcomp_concat.v", "hwcomp_dwc.v")
 RESERVED_NAMES = tuple(Path(m).stem for m in LIBRARY_MODULES)
 # Cycles from the input handshake of a vector's last step to the handshake of
@@ -63,6 +64,10 @@ def check_layer(layer: MVULayer) -> None:
     """Raise ValueError if the layer cannot be built exactly as described."""
     def fail(msg: str) -> None:
         raise ValueError(f"layer {layer.name}: {msg}")
+
+    if layer.xnor:
+        check_xnor_layer(xnor_layer(layer))
+        return
 
     if min(layer.rows, layer.cols, layer.pe, layer.simd) < 1:
         fail("rows, cols, pe and simd must be >= 1")
@@ -267,8 +272,29 @@ def mvu_file_parameters(layer: MVULayer, name: str) -> tuple[tuple[str, str], ..
     return tuple((param, f'{{MEM_DIR, "{file}"}}') for param, file in files)
 
 
+def mvu_instance(layer: MVULayer, name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(module, parameter literals with file names) of a matrix-vector unit of either kind."""
+    if layer.xnor:
+        files = [("WEIGHT_FILE", weight_file(name))]
+        if layer.thresholds is not None:
+            files.append(("THRESH_FILE", thresh_file(name)))
+        literals = tuple((param, f'{{MEM_DIR, "{file}"}}') for param, file in files)
+        return "hwcomp_xnor_mvu", xnor_parameters(xnor_layer(layer)) + literals
+    return "hwcomp_mvu", mvu_parameters(layer) + mvu_file_parameters(layer, name)
+
+
+def mvu_sources(layer: MVULayer) -> tuple[str, ...]:
+    return ("hwcomp_fifo.v", "hwcomp_xnor_mvu.v") if layer.xnor else BASE_MODULES
+
+
 def write_mvu_roms(layer: MVULayer, name: str, outdir: Path) -> list[Path]:
-    """Write the ROM images of one hwcomp_mvu instance; return their paths."""
+    """Write the ROM images of one matrix-vector unit instance; return their paths."""
+    if layer.xnor:
+        x = xnor_layer(layer)
+        files = [write_lines(outdir / weight_file(name), xnor_weight_lines(x))]
+        if not x.popcount_out:
+            files.append(write_lines(outdir / thresh_file(name), xnor_threshold_lines(x)))
+        return files
     files = [write_lines(outdir / weight_file(name), weight_lines(layer)),
              write_lines(outdir / bias_file(name), bias_lines(layer))]
     if layer.thresholds is not None:
@@ -276,26 +302,30 @@ def write_mvu_roms(layer: MVULayer, name: str, outdir: Path) -> list[Path]:
     return files
 
 
-def _layer_context(index: int, layer: MVULayer, name: str) -> LayerContext:
+def mvu_summary(layer: MVULayer) -> str:
     kind = "requant" if layer.requant else "accumulator out"
     if layer.thresholds is not None:
         kind = f"{layer.thresh_k} thresholds"
     if layer.weight_bipolar:
         kind = f"bipolar weights, {kind}"
-    summary = (
-        f"{name}: {layer.rows}x{layer.cols} (padded {layer.rows_p}x{layer.cols_p}), "
-        f"PE {layer.pe}, SIMD {layer.simd}, {layer.cycles} cycles/vector, "
-        f"{'relu, ' if layer.relu else ''}{kind}"
-    )
+    if layer.xnor:
+        kind = "XNOR-popcount, " + ("threshold out" if layer.thresholds is not None else "popcount out")
+    return (f"{layer.rows}x{layer.cols} (padded {layer.rows_p}x{layer.cols_p}), "
+            f"PE {layer.pe}, SIMD {layer.simd}, {layer.cycles} cycles/vector, "
+            f"{'relu, ' if layer.relu else ''}{kind}")
+
+
+def _layer_context(index: int, layer: MVULayer, name: str) -> LayerContext:
+    module, params = mvu_instance(layer, name)
     return LayerContext(
         name=name,
         prefix=f"l{index}",
-        summary=summary,
-        module="hwcomp_mvu",
+        summary=f"{name}: {mvu_summary(layer)}",
+        module=module,
         fifo_depth=layer.in_fifo_depth,
         in_word_w=layer.simd * layer.in_width,
         out_word_w=layer.pe * layer.out_width,
-        params=mvu_parameters(layer) + mvu_file_parameters(layer, name),
+        params=params,
     )
 
 
@@ -368,6 +398,7 @@ def write_verilog(design: StreamDesign, outdir: Path) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     files = []
     used = {src for s in design.chain if isinstance(s, BlockStage) for src in hdl_module(s.unit).sources}
+    used |= {src for s in design.chain if isinstance(s, MVULayer) for src in mvu_sources(s)}
     for module in [m for m in LIBRARY_MODULES if m in BASE_MODULES or m in used]:
         dst = outdir / module
         shutil.copyfile(templates_dir() / module, dst)

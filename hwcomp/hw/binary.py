@@ -148,6 +148,14 @@ def bn_sign_reference(p: np.ndarray, cols: int, gamma, beta, mean, var, eps: flo
     return (bn >= 0).astype(np.int64)
 
 
+def xnor_layer(layer) -> XnorLayer:
+    """The XnorLayer view of an MVULayer with xnor=True (hwcomp.hw.design)."""
+    t = layer.thresholds
+    return XnorLayer(layer.name, layer.rows, layer.cols, layer.pe, layer.simd,
+                     np.asarray(layer.weights), np.zeros(layer.rows_p, np.int64) if t is None else np.asarray(t)[:, 0],
+                     popcount_out=t is None)
+
+
 # ---------------------------------------------------------------- ROM images
 
 def xnor_weight_lines(layer: XnorLayer) -> list[str]:

@@ -63,6 +63,9 @@ class MVULayer:
     thresholds: np.ndarray | None = None      # int64 [rows_p, K], K >= 1, rows ascending
     descending: np.ndarray | None = None      # bool [rows_p]; None: all False
     out_base: int = 0                         # output code when no threshold counts
+    # XNOR-popcount unit (hwcomp_xnor_mvu, docs/numerics_binary.md): bipolar inputs and
+    # weight bits; outputs p >= T (thresholds [rows_p, 1] on the popcount p) or p itself.
+    xnor: bool = False
 
     @property
     def thresh_k(self) -> int:

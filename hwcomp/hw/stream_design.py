@@ -95,27 +95,47 @@ def packed_layout(channels: int, lanes: int) -> tuple[tuple[int, ...], int]:
 
 def mvu_layer(graph: Graph, node: Node, name: str, slots: tuple[int, ...], padded: int) -> MVULayer:
     """The unit for `node` reading pixels of `padded` elements whose channel c sits at slots[c]:
-    weight column pos*padded + slots[c] holds logical column pos*C + c, the rest zero."""
+    weight column pos*padded + slots[c] holds logical column pos*C + c, the rest zero.
+
+    XNOR units see padding lanes as bit 0 (-1), so their padding columns hold
+    weight bit 1: they never agree and the popcount stays the logical one."""
     a = node.attrs
     pe, simd = a["pe"], a["simd"]
+    xnor = a.get("kind") == "xnor"
     u = unit_input(graph, node)
     w = np.asarray(node.params["weight"], dtype=np.int64).reshape(-1, u.positions, u.channels)
     rows = w.shape[0]
-    placed = np.zeros((rows, u.positions, padded), dtype=np.int64)
+    placed = np.full((rows, u.positions, padded), 1 if xnor else 0, dtype=np.int64)
     placed[:, :, list(slots)] = w
     cols = u.positions * padded
     rows_p = ceil_div(rows, pe) * pe
-    wp = np.zeros((rows_p, cols), dtype=np.int64)
-    wp[:rows] = placed.reshape(rows, cols)
+    wp = np.zeros((rows_p, ceil_div(cols, simd) * simd if xnor else cols), dtype=np.int64)
+    wp[:rows, :cols] = placed.reshape(rows, cols)
     bp = np.zeros(rows_p, dtype=np.int64)
-    bp[:rows] = node.params["bias"]
+    if "bias" in node.params:
+        bp[:rows] = node.params["bias"]
+    modes = {}
+    if "thresholds" in node.params:
+        t = np.asarray(node.params["thresholds"], dtype=np.int64)
+        tp = np.zeros((rows_p, t.shape[1]), dtype=np.int64)
+        tp[:rows] = t
+        modes["thresholds"] = tp
+        if "descending" in node.params:
+            dp = np.zeros(rows_p, dtype=bool)
+            dp[:rows] = node.params["descending"]
+            modes["descending"] = dp
+        modes["out_base"] = int(a.get("out_base", 0))
     xt, out = graph.tensors[node.inputs[0]].dtype, a["out_dtype"]
+    out_width = out.width
+    if xnor and "thresholds" not in node.params:
+        out_width = wp.shape[1].bit_length()  # the unit's popcount port: clog2(SF*SIMD + 1) bits
     return MVULayer(
         name=name, rows=rows, cols=cols, pe=pe, simd=simd,
-        in_width=xt.width, in_signed=xt.signed, weight_width=a["weight_dtype"].width,
+        in_width=xt.width, in_signed=xt.signed, weight_width=1 if xnor else a["weight_dtype"].width,
         weights=wp, bias=bp, acc_width=a["acc_dtype"].width, requant=a["requant"],
-        shift=a["shift"], relu=a["relu"], out_width=out.width, out_signed=out.signed,
+        shift=a["shift"], relu=a["relu"], out_width=out_width, out_signed=out.signed,
         out_min=out.min_int, out_max=out.max_int, in_fifo_depth=fifo_depth(ceil_div(cols, simd)),
+        weight_bipolar=bool(a.get("weight_bipolar", False)), xnor=xnor, **modes,
     )
 
 

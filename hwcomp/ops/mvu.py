@@ -40,6 +40,8 @@ class MatrixVectorUnit(Op):
         "descending" [rows] and attr "out_base") replaces ReLU and requantization by the
         threshold activation of the exact accumulator."""
         a, prm = node.attrs, node.params
+        if a.get("kind") == "xnor":
+            return [cls.xnor(node, inputs[0])]
         out = a["out_dtype"]
         w = np.asarray(prm["weight"], dtype=np.int64)
         if a.get("weight_bipolar", False):
@@ -52,6 +54,16 @@ class MatrixVectorUnit(Op):
         acc = mvu_arith(x.reshape(-1, x.shape[-1]), w, prm["bias"], False, False, 0, 0, 0)
         y = threshold_activation(acc, thresholds, prm.get("descending"), a.get("out_base", 0))
         return [y.reshape(x.shape[:-1] + (w.shape[0],))]
+
+    @staticmethod
+    def xnor(node: Node, x: np.ndarray) -> np.ndarray:
+        """XNOR kind: bits in, p = #agreements with the weight bits; out (p >= T) or p."""
+        w = np.asarray(node.params["weight"], dtype=np.int64)
+        x = np.asarray(x, dtype=np.int64)
+        p = (x.reshape(-1, 1, x.shape[-1]) == w[None]).sum(axis=-1)
+        t = node.params.get("thresholds")
+        y = p if t is None else (p >= np.asarray(t, dtype=np.int64)[:, 0]).astype(np.int64)
+        return y.reshape(x.shape[:-1] + (w.shape[0],))
 
     @classmethod
     def macs(cls, node: Node, graph: Graph) -> int:

@@ -23,7 +23,7 @@ from hwcomp.ops.linear import Gemm, MatMul
 from hwcomp.ops.quantizers import DequantizeLinear, FakeQuant, QuantizeLinear, code_dtype
 from hwcomp.ops.shape import Transpose
 
-from .base import Pass, rewire
+from .base import Pass
 
 # (op, weight input index) -> axis of the output channel in the weight tensor
 _LAYERS = {Conv: 1, MatMul: 1, Gemm: 1}
