@@ -26,7 +26,7 @@ def run_demo(build: Callable[[Path], dict], what: str, default_out: Path, descri
     t0 = time.perf_counter()
     print(f"1. training {what} on load_digits (torch) and exporting ONNX")
     data = build(a.out)
-    print(f"2. compiling {data['onnx'].name} ({a.bits})")
+    print(f"2. compiling {data['onnx'].name} ({a.bits}, unless the model carries its own quantizers)")
     build_dir = a.out / "build"
     res = compile_model(data["onnx"], build_dir, calib=data["calib"], bits=a.bits, target_ii=a.ii, progress=say)
     print(format_compile_report(res.report))
