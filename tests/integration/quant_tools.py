@@ -1,0 +1,195 @@
+"""Quantized models made with the real third-party tools, for test_quantized_tools.py.
+
+Brevitas QAT MLPs exported as QONNX (Quant / BipolarQuant), and a float MLP
+quantized by onnxruntime.quantization.quantize_static into QDQ form. Nothing
+here is checked in as a file: every model is trained (a few seconds, seeded)
+and exported at test time. brevitas, qonnx and onnxruntime are imported only
+inside the functions that need them, so the test module can skip cleanly.
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "digits_mlp"))
+from train_mlp import digits_split  # noqa: E402  (same 80/20 split as the other digits tests)
+
+__all__ = ["digits_split", "brevitas_mlp", "export_brevitas", "resave_external", "torch_forward",
+           "qonnx_forward", "float_mlp", "export_float", "quantize_qdq", "ort_forward", "qdq_output_codes",
+           "hwcomp_float_forward"]
+
+
+def _train(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed: int) -> None:
+    """Seeded minibatch Adam; train mode, so BatchNorm running stats come from the digits."""
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(xt), generator=gen)
+        for i in range(0, len(xt), 64):
+            idx = perm[i:i + 64]
+            opt.zero_grad()
+            out = model(xt[idx])
+            out = out.value if hasattr(out, "value") else out
+            torch.nn.functional.cross_entropy(out, yt[idx]).backward()
+            opt.step()
+    model.eval()
+
+
+def brevitas_mlp(act: str, seed: int = 0, epochs: int = 8) -> torch.nn.Module:
+    """64 -> signed 8-bit input quant -> QuantLinear(64, 32, binary weights) -> BatchNorm1d
+    -> act -> QuantLinear(32, 10, binary weights).
+
+    act = "bipolar": binary activation (W1A1; exported as BipolarQuant);
+    act = "relu2":   QuantReLU(bit_width=2), brevitas' default unsigned per-tensor float scale (W1A2).
+    BatchNorm starts from a random affine transform and gets its running stats from a few
+    epochs of quantization-aware training on digits (train mode, seeded).
+    """
+    import brevitas.nn as qnn
+    from brevitas.quant import Int8ActPerTensorFloat, SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    if act == "bipolar":
+        activation = qnn.QuantIdentity(act_quant=SignedBinaryActPerTensorConst, return_quant_tensor=True)
+    elif act == "relu2":
+        activation = qnn.QuantReLU(bit_width=2, return_quant_tensor=True)
+    else:
+        raise ValueError(act)
+    model = torch.nn.Sequential(
+        qnn.QuantIdentity(act_quant=Int8ActPerTensorFloat, return_quant_tensor=True),
+        qnn.QuantLinear(64, 32, bias=False, weight_quant=SignedBinaryWeightPerTensorConst),
+        torch.nn.BatchNorm1d(32),
+        activation,
+        qnn.QuantLinear(32, 10, bias=False, weight_quant=SignedBinaryWeightPerTensorConst),
+    )
+    bn = model[2]
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(-0.5, 0.5)
+    xtr, _, ytr, _ = digits_split()
+    _train(model, xtr, ytr, epochs, lr=1e-2, seed=seed)
+    return model
+
+
+def export_brevitas(model: torch.nn.Module, path: Path, dynamo: bool) -> Path:
+    """brevitas.export.export_qonnx with a (1, 64) example; TorchScript (dynamo=False) or torch.export."""
+    from brevitas.export import export_qonnx
+
+    kwargs = {"dynamo": False, "keep_initializers_as_inputs": False} if not dynamo else {"dynamo": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export_qonnx(model, args=torch.zeros(1, 64), export_path=str(path), **kwargs)
+    return path
+
+
+def resave_external(src: Path, dst: Path) -> Path:
+    """Re-save src with every initializer in one external file next to dst."""
+    model = onnx.load(str(src))
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(dst), save_as_external_data=True, all_tensors_to_one_file=True,
+              location=dst.name + ".data", size_threshold=0)
+    return dst
+
+
+def torch_forward(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        out = model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
+    return (out.value if hasattr(out, "value") else out).numpy()
+
+
+def qonnx_forward(path: Path, x: np.ndarray) -> np.ndarray:
+    """qonnx's own executor: ModelWrapper, batch size set to len(x), cleanup_model, execute_onnx.
+
+    qonnx 1.0.0 runs each node as a single-node model stamped with onnx.IR_VERSION, which
+    may be newer than onnxruntime accepts: the caller patches qonnx_make_model (see the test).
+    """
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+    from qonnx.transformation.change_batchsize import ChangeBatchSize
+    from qonnx.util.cleanup import cleanup_model
+
+    mw = ModelWrapper(str(path))
+    mw = mw.transform(ChangeBatchSize(len(x)))
+    mw = cleanup_model(mw)
+    iname, oname = mw.graph.input[0].name, mw.graph.output[0].name
+    return execute_onnx(mw, {iname: np.ascontiguousarray(x, dtype=np.float32)})[oname]
+
+
+def float_mlp(seed: int = 0, epochs: int = 15) -> torch.nn.Module:
+    """Plain float 64-32-10 MLP with ReLU, trained on digits (seeded)."""
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    xtr, _, ytr, _ = digits_split()
+    _train(model, xtr, ytr, epochs, lr=3e-3, seed=seed)
+    return model
+
+
+def export_float(model: torch.nn.Module, path: Path) -> Path:
+    """TorchScript exporter, opset 13, dynamic batch."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(model, (torch.zeros(1, 64),), str(path), input_names=["x"], output_names=["logits"],
+                          dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13,
+                          dynamo=False)
+    return path
+
+
+def quantize_qdq(fp32: Path, out: Path, calib: np.ndarray) -> Path:
+    """onnxruntime.quantization: quant_pre_process, then quantize_static in QDQ format with
+    signed 8-bit activations and weights (per-tensor, MinMax), one calibration sample per batch."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"x": c.reshape(1, -1).astype(np.float32)} for c in calib])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    pre = out.with_name(out.stem + "_pre.onnx")
+    quant_pre_process(str(fp32), str(pre))
+    quantize_static(str(pre), str(out), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=False)
+    return out
+
+
+def ort_forward(path: Path, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(x, dtype=np.float32)})[0]
+
+
+def qdq_output_codes(path: Path, y: np.ndarray) -> np.ndarray:
+    """Integer codes of a QDQ model's output: the DequantizeLinear producing the graph output
+    gives (scale, zero point); code = round(y / scale) + zp."""
+    from onnx import numpy_helper
+
+    m = onnx.load(str(path))
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    out = m.graph.output[0].name
+    (dq,) = [n for n in m.graph.node if out in n.output]
+    assert dq.op_type == "DequantizeLinear", dq.op_type
+    scale = float(inits[dq.input[1]])
+    zp = int(inits[dq.input[2]]) if len(dq.input) > 2 and dq.input[2] else 0
+    return np.rint(np.asarray(y, dtype=np.float64) / scale).astype(np.int64) + zp
+
+
+def hwcomp_float_forward(path: Path, x: np.ndarray) -> np.ndarray:
+    """hwcomp's float IR executor on the ONNX file."""
+    from hwcomp.compile import float_pipeline
+    from hwcomp.ir.execute import execute
+
+    g = float_pipeline(Path(path))
+    return execute(g, {g.inputs[0]: np.ascontiguousarray(x, dtype=np.float32)})[g.outputs[0]]
