@@ -14,7 +14,9 @@ Measured with brevitas 0.13.4, qonnx 1.0.0, onnxruntime 1.31.1, torch 2.13.0 (CP
     are common in binary networks, so predictions are compared only where torch decides.
     QDQ int8 over the 360 test digits: argmax agreement 100%, output codes identical
     (0 of 3600 differ) for hwcomp's float executor and for its integer (hardware) graph.
-Each build is compiled and simulated once (module-scoped fixtures); three builds in all.
+    RTL accuracy on the 360 test digits 94.4% = fixed = float = onnxruntime's.
+Each build is compiled and simulated once (module-scoped fixtures); three builds in all,
+about 30-45 s of Verilator compile on 2 cores.
 """
 import sys
 from pathlib import Path
@@ -195,15 +197,18 @@ def test_qdq_float_executor_matches_onnxruntime(qdq_model):
 def qdq_build(qdq_model, tmp_path_factory):
     out = tmp_path_factory.mktemp("build_qdq") / "build"
     res = compile_model(qdq_model["path"], out)
-    return res, simulate_build(out, (qdq_model["x"][:N_RTL], qdq_model["y"][:N_RTL]))
+    # Verilator time is the compile; simulating the whole test split adds < 1 s
+    return res, simulate_build(out, (qdq_model["x"], qdq_model["y"]))
 
 
 @pytest.mark.rtl
 def test_qdq_model_bit_exact_in_rtl(qdq_model, qdq_build):
     res, sim = qdq_build
-    assert sim["samples"] == N_RTL
+    assert sim["samples"] == len(qdq_model["x"]) == 360
     assert sim["mismatches"] == 0 and sim["bit_exact"], sim["first_mismatches"]
     assert sim["accuracy_rtl"] == sim["accuracy_fixed"]
+    ort_acc = float((qdq_model["ort"].argmax(1) == qdq_model["y"]).mean())
+    assert abs(sim["accuracy_rtl"] - ort_acc) <= 0.01, (sim["accuracy_rtl"], ort_acc)
     # the integer graph the RTL was checked against, vs onnxruntime on every test digit
     hw = res.hw_graph
     got = execute(hw, {hw.inputs[0]: qdq_model["x"]})[hw.outputs[0]].reshape(qdq_model["ort"].shape)
