@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import subprocess
 from functools import lru_cache
 from pathlib import Path
@@ -45,7 +46,9 @@ def ensure_verilator() -> str:
             f"or put Verilator >= {MIN_VERSION[0]}.{MIN_VERSION[1]} on PATH"
         )
     os.environ["VERILATOR_ROOT"] = str(root)
-    os.environ["PATH"] = str(root / "bin") + os.pathsep + os.environ.get("PATH", "")
+    # verilated.mk runs `python`: make this interpreter's directory (the venv) findable too.
+    os.environ["PATH"] = os.pathsep.join([str(root / "bin"), str(Path(sys.executable).parent),
+                                          os.environ.get("PATH", "")])
     return str(root / "bin" / "verilator")
 
 
