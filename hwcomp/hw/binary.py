@@ -21,14 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwcomp.backends.rom_images import hex_words
-from hwcomp.hw.design import ceil_div
+from hwcomp.hw.design import Folded
 
 # Cycles from a row fold's last step to its output word (as hwcomp_mvu).
 XNOR_LATENCY = 4
 
 
 @dataclass(frozen=True, eq=False)
-class XnorLayer:
+class XnorLayer(Folded):
     """One folded XNOR-popcount unit with per-row thresholds.
 
     Sizes with `_p` are padded: rows_p = NF*PE, cols_p = SF*SIMD. Padded
@@ -44,27 +44,6 @@ class XnorLayer:
     weights: np.ndarray       # uint8 0/1 [rows_p, cols_p], 1 = +1
     thresholds: np.ndarray    # int64 [rows_p]; ignored when popcount_out
     popcount_out: bool = False
-
-    @property
-    def nf(self) -> int:
-        return ceil_div(self.rows, self.pe)
-
-    @property
-    def sf(self) -> int:
-        return ceil_div(self.cols, self.simd)
-
-    @property
-    def rows_p(self) -> int:
-        return self.nf * self.pe
-
-    @property
-    def cols_p(self) -> int:
-        return self.sf * self.simd
-
-    @property
-    def cycles(self) -> int:
-        """Cycles per input vector at full rate: one (row fold, column fold) pair per cycle."""
-        return self.nf * self.sf
 
     @property
     def count_width(self) -> int:

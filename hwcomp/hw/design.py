@@ -24,8 +24,39 @@ def bytes_width(bits: int) -> int:
     return ceil_div(bits, 8) * 8
 
 
+class Folded:
+    """Folding arithmetic shared by the matrix-vector units (this MVULayer and
+    hwcomp.hw.binary.XnorLayer): rows/PE row folds, cols/SIMD column folds."""
+
+    rows: int
+    cols: int
+    pe: int
+    simd: int
+
+    @property
+    def nf(self) -> int:
+        return ceil_div(self.rows, self.pe)
+
+    @property
+    def sf(self) -> int:
+        return ceil_div(self.cols, self.simd)
+
+    @property
+    def rows_p(self) -> int:
+        return self.nf * self.pe
+
+    @property
+    def cols_p(self) -> int:
+        return self.sf * self.simd
+
+    @property
+    def cycles(self) -> int:
+        """Cycles per input vector at full rate: one (row fold, column fold) pair per cycle."""
+        return self.nf * self.sf
+
+
 @dataclass(frozen=True, eq=False)
-class MVULayer:
+class MVULayer(Folded):
     """One folded matrix-vector unit: y = requant(relu(W x + b)), or a threshold code of W x + b.
 
     Sizes with `_p` are padded: rows_p = NF*PE, cols_p = SF*SIMD. Padded rows
@@ -72,26 +103,6 @@ class MVULayer:
         """Thresholds per row; 0 without the threshold activation."""
         return 0 if self.thresholds is None else int(np.shape(self.thresholds)[1])
 
-    @property
-    def nf(self) -> int:
-        return ceil_div(self.rows, self.pe)
-
-    @property
-    def sf(self) -> int:
-        return ceil_div(self.cols, self.simd)
-
-    @property
-    def rows_p(self) -> int:
-        return self.nf * self.pe
-
-    @property
-    def cols_p(self) -> int:
-        return self.sf * self.simd
-
-    @property
-    def cycles(self) -> int:
-        """Cycles per input vector at full rate: one (row fold, column fold) pair per cycle."""
-        return self.nf * self.sf
 
     @property
     def macs(self) -> int:
