@@ -11,6 +11,8 @@ What import does beyond a one-to-one translation, and why:
   ConstantOfShape weight generators), and Shape of a statically typed tensor,
   are evaluated at import: shapes must be static for typing, and weights must
   be constants for the hardware.
+- onnxruntime's QOperator nodes (QLinearConv, QGemm, ...) are first rewritten
+  into QDQ form with the same integer arithmetic (frontend/qoperator.py).
 - Node names stay the ONNX names when they are non-empty and unique;
   otherwise f"{op_type}_{index}". meta["onnx_names"] maps IR name -> ONNX name.
 """
@@ -31,6 +33,8 @@ from hwcomp.ir.verify import verify
 from hwcomp.ops.base import op_for_onnx, supported_onnx_types
 from hwcomp.ops.quantizers import QONNX_DOMAINS
 
+from .qoperator import SUPPORTED_TEXT as QOPERATOR_TEXT, desugar_qoperator
+
 MIN_OPSET, MAX_OPSET = 9, 21
 DEFAULT_DOMAINS = ("", "ai.onnx")
 # QONNX quantizers (Brevitas, hwcomp.train) live in custom domains.
@@ -47,7 +51,7 @@ def load_onnx(path, input_shape: InputShapes = None) -> Graph:
     """
     path = Path(path)
     label = str(path)
-    model = _read(path)
+    model = desugar_qoperator(_read(path), label)
     opset = _default_opset(model, label)
     _check_ops(model.graph, label)
 
@@ -154,7 +158,7 @@ def _check_ops(graph: onnx.GraphProto, label: str) -> None:
     if bad:
         raise HwcompError(
             f"{label}: unsupported ops: {', '.join(bad)}; supported (domain ai.onnx): {', '.join(supported_onnx_types())}; "
-            f"(QONNX domains): Quant, BipolarQuant"
+            f"(QONNX domains): Quant, BipolarQuant; (onnxruntime QOperator): {QOPERATOR_TEXT}"
         )
 
 

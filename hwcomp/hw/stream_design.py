@@ -146,7 +146,7 @@ def swu_params(graph: Graph, node: Node, lanes: int, padded: int) -> SwuParams:
     (kh, kw), (sh, sw), (pt, pl, pb, pr) = node.attrs["kernel"], node.attrs["strides"], node.attrs["pads"]
     return SwuParams(elem_w=dt.width, lanes=lanes, cf=padded // lanes, ifm_h=h, ifm_w=w, k_h=kh, k_w=kw,
                      stride_h=sh, stride_w=sw, pad_t=pt, pad_l=pl, pad_b=pb, pad_r=pr,
-                     pad_value=int(pad_value(dt, node.attrs["pad"])))
+                     pad_value=int(pad_value(dt, node.attrs["pad"], node.attrs.get("pad_code", 0))))
 
 
 def _scale(node: Node, dt) -> Scale:

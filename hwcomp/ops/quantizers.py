@@ -58,13 +58,29 @@ def code_dtype(attrs: dict) -> DType:
 
 
 def quantize_codes(x: np.ndarray, attrs: dict, scale: np.ndarray, zero: np.ndarray) -> np.ndarray:
-    """Float -> integer codes, in float32 like qonnx/onnxruntime; bipolar codes are bits."""
+    """Float -> integer codes, in float32 like qonnx/onnxruntime; bipolar codes are bits.
+
+    The order matters near ties: QONNX Quant rounds x/s + z, ONNX QuantizeLinear
+    adds z after rounding x/s (attr zero_after_round); in float32 the sums differ."""
     x = np.asarray(x, dtype=np.float32)
     if attrs.get("bipolar"):
         return (x >= 0).astype(np.int64)
-    v = x / scale.astype(np.float32) + zero.astype(np.float32)
-    q = np.clip(_round(v, attrs["rounding"]), attrs["qmin"], attrs["qmax"])
-    return q.astype(np.int64)
+    v = x / scale.astype(np.float32)
+    if attrs.get("zero_after_round"):
+        q = _round(v, attrs["rounding"]) + zero.astype(np.float32)
+    else:
+        q = _round(v + zero.astype(np.float32), attrs["rounding"])
+    return np.clip(q, attrs["qmin"], attrs["qmax"]).astype(np.int64)
+
+
+def value_params(node: Node) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, zero point) that give a FakeQuant's codes their float value.
+
+    The same as the quantizing ones except for a fused Q -> DQ pair whose
+    DequantizeLinear has its own parameters (onnxruntime's QOperator ops, as
+    hwcomp.frontend.qoperator rewrites them, read codes with scale 1)."""
+    p = node.params
+    return p.get("dq_scale", p["scale"]), p.get("dq_zero", p["zero_point"])
 
 
 def codes_to_float(q: np.ndarray, attrs: dict, scale: np.ndarray, zero: np.ndarray) -> np.ndarray:
@@ -102,7 +118,9 @@ def _broadcast_param(value: np.ndarray, x_shape: tuple, what: str) -> np.ndarray
 
 @register
 class FakeQuant(OnnxOp):
-    """attrs: qmin, qmax, rounding, bipolar; params: scale, zero_point (broadcast against x)."""
+    """attrs: qmin, qmax, rounding, bipolar, zero_after_round; params: scale, zero_point
+    (broadcast against x), and dq_scale, dq_zero when the codes' float value uses
+    other parameters (see value_params)."""
 
     name = "FakeQuant"
     onnx_types = ("Quant", "BipolarQuant")
@@ -157,7 +175,7 @@ class FakeQuant(OnnxOp):
             x = np.asarray(inputs[0], np.float32)
             return [(np.where(x >= 0, np.float32(1), np.float32(-1)) * s.astype(np.float32)).astype(np.float32)]
         q = quantize_codes(inputs[0], node.attrs, s, z)
-        return [codes_to_float(q, node.attrs, s, z)]
+        return [codes_to_float(q, node.attrs, *value_params(node))]
 
 
 def _axis_param(value: np.ndarray, axis: int, rank: int, what: str) -> np.ndarray:
@@ -198,7 +216,7 @@ class QuantizeLinear(OnnxOp):
         if zp.dtype not in _CODE_TYPES:
             raise HwcompError(f"zero point type {zp.dtype} is not supported; supported: int8, uint8, int16, uint16")
         qmin, qmax = _CODE_TYPES[zp.dtype]
-        node.attrs = {"qmin": qmin, "qmax": qmax, "rounding": "ROUND", "bipolar": False}
+        node.attrs = {"qmin": qmin, "qmax": qmax, "rounding": "ROUND", "bipolar": False, "zero_after_round": True}
         node.params = {"scale": scale, "zero_point": _axis_param(zp.astype(np.float32), axis, rank, "y_zero_point")}
         node.inputs = node.inputs[:1]
 

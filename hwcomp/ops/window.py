@@ -20,16 +20,18 @@ def window_out_size(size: int, k: int, stride: int, lo: int, hi: int) -> int:
     return (size + lo + hi - k) // stride + 1
 
 
-def pad_value(dtype, mode: str):
-    """'zero' for convolution; 'lowest' (the type's minimum) so padding never wins a max."""
+def pad_value(dtype, mode: str, code: int = 0):
+    """'zero' for convolution (the code `code` when codes with a zero point stand for 0);
+    'lowest' (the type's minimum) so padding never wins a max."""
     if mode == "zero":
-        return 0
+        return code
     return dtype.min_int if dtype.is_fixed else np.finfo(np.float32).min
 
 
 @register
 class SlidingWindow(Op):
-    """attrs: kernel [kh, kw], strides [sh, sw], pads [top, left, bottom, right], pad 'zero'|'lowest'."""
+    """attrs: kernel [kh, kw], strides [sh, sw], pads [top, left, bottom, right], pad 'zero'|'lowest',
+    optional pad_code (the integer 'zero' pads with, default 0)."""
 
     name = "SlidingWindow"
     value_preserving = True
@@ -51,7 +53,7 @@ class SlidingWindow(Op):
     def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
         x = inputs[0]
         (kh, kw), (sh, sw), (pt, pl, pb, pr) = node.attrs["kernel"], node.attrs["strides"], node.attrs["pads"]
-        fill = pad_value(graph.tensors[node.inputs[0]].dtype, node.attrs["pad"])
+        fill = pad_value(graph.tensors[node.inputs[0]].dtype, node.attrs["pad"], node.attrs.get("pad_code", 0))
         xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=fill)
         oh, ow = cls.out_hw(node, x.shape[1], x.shape[2])
         cols = [xp[:, ky:ky + sh * (oh - 1) + 1:sh, kx:kx + sw * (ow - 1) + 1:sw, :]

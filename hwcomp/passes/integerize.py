@@ -39,9 +39,9 @@ from hwcomp.ops.dense import Dense
 from hwcomp.ops.elementwise import Add, Div, Mul, Sub
 from hwcomp.ops.norm import BatchNormalization
 from hwcomp.ops.quantizers import (DequantizeAffine, FakeQuant, MultiThreshold, QuantizeCodes, code_dtype,
-                                   quantize_codes, threshold_codes)
-from hwcomp.ops.shape import Transpose
-from hwcomp.ops.window import SlidingWindow
+                                   quantize_codes, threshold_codes, value_params)
+from hwcomp.ops.shape import Flatten, Reshape, Transpose
+from hwcomp.ops.window import PoolReduce, SlidingWindow
 
 from .base import only_consumer
 
@@ -64,6 +64,13 @@ def _tail_op(node: Node, src: Graph) -> bool:
         return False
     # the other operands must be constants (a per-channel op, not a join)
     return all(t in src.constants for t in node.inputs[1:] if t)
+
+
+def _commutes_with_quantizer(node: Node) -> bool:
+    """Max pooling (its window padded with the lowest value) and layout ops."""
+    if node.op is SlidingWindow:
+        return node.attrs["pad"] == "lowest" or not any(node.attrs["pads"])
+    return node.op in (PoolReduce, Flatten, Reshape, Transpose)
 
 
 def _dense_bounds(w: np.ndarray, xmin: int, xmax: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,6 +124,7 @@ class _Integerizer:
             self.fail(node, "activation scales and zero points must be per tensor; per-channel activation "
                             "quantization is not supported")
         prev = self.codes.get(node.inputs[0])
+        vs, vz = (float(np.asarray(v).reshape(-1)[0]) for v in value_params(node))
         if prev is not None:
             # QDQ files re-quantize after MaxPool/Flatten with the same parameters: a no-op on codes.
             same = (prev.scale == float(np.asarray(s).reshape(-1)[0]) and prev.zero == float(np.asarray(z).reshape(-1)[0])
@@ -124,13 +132,12 @@ class _Integerizer:
             if not same:
                 self.fail(node, "re-quantizes codes of another quantizer with different parameters and no layer "
                                 "between them; supported: the same scale, zero point and bits")
-            self.codes[node.outputs[0]] = prev
+            self.codes[node.outputs[0]] = Codes(prev.tensor, prev.attrs, vs, vz)
             return
         x = self.as_float(node.inputs[0])
         q = self.emit(node.name, QuantizeCodes, [x], f"{node.outputs[0]}_codes", dict(node.attrs),
                       {"scale": np.asarray(s, np.float32).reshape(()), "zero_point": np.asarray(z, np.float32).reshape(())})
-        self.codes[node.outputs[0]] = Codes(q, dict(node.attrs), float(np.asarray(s).reshape(-1)[0]),
-                                            float(np.asarray(z).reshape(-1)[0]))
+        self.codes[node.outputs[0]] = Codes(q, dict(node.attrs), vs, vz)
 
     def move(self, node: Node) -> None:
         """Reshapes, transposes, windows, max pooling: the same op on the codes."""
@@ -139,11 +146,13 @@ class _Integerizer:
             if c.attrs.get("bipolar"):
                 self.fail(node, "zero padding of a bipolar (+1/-1) tensor has no code; pad the convolution's "
                                 "input with a multi-bit quantizer or use no padding")
-            if c.zero != 0:
-                self.fail(node, f"zero padding of codes with zero point {c.zero:g} is not supported; supported: "
-                                "zero point 0 before a padded convolution")
+        attrs = dict(node.attrs)
+        if node.op is SlidingWindow and attrs["pad"] == "zero" and c.zero != 0:
+            if c.zero != round(c.zero):
+                self.fail(node, f"zero padding needs a code whose value is 0; zero point {c.zero:g} is not an integer")
+            attrs["pad_code"] = int(c.zero)  # the code whose value is 0
         ins = [c.tensor] + [self.as_float(t) for t in node.inputs[1:] if t]
-        out = self.emit(node.name, node.op, ins, f"{node.outputs[0]}_codes", dict(node.attrs))
+        out = self.emit(node.name, node.op, ins, f"{node.outputs[0]}_codes", attrs)
         self.codes[node.outputs[0]] = Codes(out, c.attrs, c.scale, c.zero)
 
     def dense(self, node: Node) -> None:
@@ -170,7 +179,7 @@ class _Integerizer:
                         {"weight": wq, "bias": np.zeros(wq.shape[0], np.int64)})
         affine = {"scale": x.scale * s_w, "offset": x.zero * wq.sum(axis=1).astype(np.float64),
                   "bias": node.params["bias"].astype(np.float64)}
-        tail, fq = self.tail(node)
+        tail, moves, fq = self.tail(node)
         if fq is None:
             out = node.outputs[0]
             self.floats[out] = self.emit(f"{node.name}_dequant", DequantizeAffine, [acc],
@@ -181,28 +190,33 @@ class _Integerizer:
         q = self.emit(f"{node.name}_thresholds", MultiThreshold, [acc], f"{fq.outputs[0]}_codes",
                       {"axis": len(self.g.tensors[acc].shape) - 1, "base": base, "dtype": code_dtype(fq.attrs)},
                       {"thresholds": thresholds, "descending": desc})
-        for n in tail:  # the layout ops of the tail, now on codes
-            if n.op is Transpose:
-                q = self.emit(n.name, Transpose, [q], f"{n.outputs[0]}_codes", dict(n.attrs))
-        self.done.update(n.name for n in tail)
+        for n in [n for n in tail if n.op is Transpose] + moves:  # the layout ops and pools, now on codes
+            ins = [q] + [self.as_float(t) for t in n.inputs[1:] if t]
+            q = self.emit(n.name, n.op, ins, f"{n.outputs[0]}_codes", dict(n.attrs))
+        self.done.update(n.name for n in tail + moves)
         self.done.add(fq.name)
-        self.codes[fq.outputs[0]] = Codes(q, dict(fq.attrs), float(np.asarray(fq.params["scale"]).reshape(-1)[0]),
-                                          float(np.asarray(fq.params["zero_point"]).reshape(-1)[0]))
+        self.codes[fq.outputs[0]] = Codes(q, dict(fq.attrs), *(float(np.asarray(v).reshape(-1)[0])
+                                                               for v in value_params(fq)))
 
-    def tail(self, node: Node) -> tuple[list[Node], Node | None]:
-        """The per-channel ops from the layer to the next quantizer, and that quantizer."""
-        ops, t = [], node.outputs[0]
+    def tail(self, node: Node) -> tuple[list[Node], list[Node], Node | None]:
+        """The per-channel ops from the layer to the next quantizer; the max pools and reshapes
+        between those and the quantizer (onnxruntime's dynamic quantization quantizes after
+        MaxPool), which commute with it because a quantizer never decreases; the quantizer."""
+        ops, moves, t = [], [], node.outputs[0]
         while (u := only_consumer(self.src, t)) is not None:
             if u.op is FakeQuant:
                 if np.size(u.params["scale"]) != 1 or np.size(u.params["zero_point"]) != 1:
                     self.fail(u, "activation scales and zero points must be per tensor; per-channel "
                                  "activation quantization is not supported")
-                return ops, u
-            if not _tail_op(u, self.src):
+                return ops, moves, u
+            if not moves and _tail_op(u, self.src):
+                ops.append(u)
+            elif _commutes_with_quantizer(u):
+                moves.append(u)
+            else:
                 break
-            ops.append(u)
             t = u.outputs[0]
-        return ops, None
+        return ops, [], None
 
     def tail_codes(self, tail: list[Node], fq: Node, affine: dict, acc: np.ndarray) -> np.ndarray:
         """Codes of `fq` for accumulators acc [M, C], through the tail's own float32 ops."""

@@ -10,7 +10,8 @@ weights (fold_batchnorm skips such layers); passes/integerize recovers the
 integer codes from it. Quantizers on other constants (a bias) simply fold.
 
 It also fuses an activation's QuantizeLinear -> DequantizeLinear pair (QDQ
-format) into one FakeQuant, the form QONNX files use.
+format) into one FakeQuant, the form QONNX files use; when the two carry
+different parameters, the FakeQuant keeps the DequantizeLinear's as well.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ops.conv import Conv
 from hwcomp.ops.linear import Gemm, MatMul
-from hwcomp.ops.quantizers import DequantizeLinear, FakeQuant, QuantizeLinear, code_dtype
+from hwcomp.ops.quantizers import DequantizeLinear, FakeQuant, QuantizeLinear, code_dtype, value_params
 from hwcomp.ops.shape import Transpose
 
 from .base import Pass
@@ -39,7 +40,7 @@ def _out_axis(layer: Node) -> int:
 
 def _row_scales(node: Node, layer: Node, w_shape: tuple) -> np.ndarray:
     """Scale per output channel; fails if the scale varies along another axis."""
-    scale = np.asarray(node.params["scale"], np.float64)
+    scale = np.asarray(value_params(node)[0], np.float64)
     axis = _out_axis(layer)
     full = np.broadcast_to(scale, w_shape)
     rows = np.moveaxis(full, axis, 0).reshape(w_shape[axis], -1)
@@ -53,7 +54,7 @@ def _row_scales(node: Node, layer: Node, w_shape: tuple) -> np.ndarray:
 
 
 def _grid(g: Graph, node: Node, layer: Node) -> dict:
-    if np.any(np.asarray(node.params["zero_point"]) != 0):
+    if np.any(np.asarray(value_params(node)[1]) != 0):
         raise HwcompError(f"node {node.name!r} ({node.op.name}): weights of {layer.name!r} have a non-zero "
                           "zero point; supported: symmetric weights (zero point 0)")
     w_shape = tuple(g.constants[node.inputs[0]].shape)
@@ -104,6 +105,11 @@ def _fold_weights(graph: Graph) -> tuple[Graph, bool]:
     return g, changed
 
 
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    return np.array_equal(np.broadcast_to(a, shape), np.broadcast_to(b, shape))
+
+
 def _fuse_qdq(graph: Graph) -> tuple[Graph, bool]:
     g = graph.copy()
     for q in g.nodes():
@@ -113,14 +119,12 @@ def _fuse_qdq(graph: Graph) -> tuple[Graph, bool]:
         if not users or q.outputs[0] in g.outputs or any(u.op is not DequantizeLinear for u in users):
             continue
         for dq in users:
-            same = all(np.array_equal(np.broadcast_to(q.params[k], np.broadcast_shapes(q.params[k].shape, dq.params[k].shape)),
-                                      np.broadcast_to(dq.params[k], np.broadcast_shapes(q.params[k].shape, dq.params[k].shape)))
-                       for k in ("scale", "zero_point"))
-            if not same:
-                raise HwcompError(f"node {dq.name!r} (DequantizeLinear): scale or zero point differ from those of "
-                                  f"{q.name!r} (QuantizeLinear) that feeds it; supported: matching Q/DQ pairs")
+            params = dict(q.params)
+            if not all(_same(q.params[k], dq.params[k]) for k in ("scale", "zero_point")):
+                # the codes are read with other parameters: keep both (ops/quantizers.value_params)
+                params.update(dq_scale=dq.params["scale"], dq_zero=dq.params["zero_point"])
             g.remove_node(dq.name)
-            g.add_node(Node(dq.name, FakeQuant, q.inputs, dq.outputs, dict(q.attrs), dict(q.params)))
+            g.add_node(Node(dq.name, FakeQuant, q.inputs, dq.outputs, dict(q.attrs), params))
         g.remove_node(q.name)
         del g.tensors[q.outputs[0]]
         g.remove_unused()

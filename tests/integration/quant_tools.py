@@ -21,7 +21,7 @@ from train_mlp import digits_split  # noqa: E402  (same 80/20 split as the other
 
 __all__ = ["digits_split", "brevitas_mlp", "export_brevitas", "resave_external", "torch_forward",
            "qonnx_forward", "float_mlp", "export_float", "quantize_qdq", "ort_forward", "qdq_output_codes",
-           "hwcomp_float_forward"]
+           "hwcomp_float_forward", "float_cnn", "quantize_qoperator", "quantize_dynamic", "freeze_dynamic"]
 
 
 def _train(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed: int) -> None:
@@ -132,11 +132,23 @@ def float_mlp(seed: int = 0, epochs: int = 15) -> torch.nn.Module:
     return model
 
 
-def export_float(model: torch.nn.Module, path: Path) -> Path:
+def float_cnn(seed: int = 0, epochs: int = 6) -> torch.nn.Module:
+    """Float CNN on 1x8x8 digits: conv3x3(8)-BN-ReLU-maxpool, conv3x3(16)-ReLU-maxpool, linear(10)."""
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 10))
+    xtr, _, ytr, _ = digits_split()
+    _train(model, xtr.reshape(-1, 1, 8, 8), ytr, epochs, lr=3e-3, seed=seed)
+    return model
+
+
+def export_float(model: torch.nn.Module, path: Path, shape: tuple = (1, 64)) -> Path:
     """TorchScript exporter, opset 13, dynamic batch."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(model, (torch.zeros(1, 64),), str(path), input_names=["x"], output_names=["logits"],
+        torch.onnx.export(model, (torch.zeros(*shape),), str(path), input_names=["x"], output_names=["logits"],
                           dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13,
                           dynamo=False)
     return path
@@ -145,20 +157,90 @@ def export_float(model: torch.nn.Module, path: Path) -> Path:
 def quantize_qdq(fp32: Path, out: Path, calib: np.ndarray) -> Path:
     """onnxruntime.quantization: quant_pre_process, then quantize_static in QDQ format with
     signed 8-bit activations and weights (per-tensor, MinMax), one calibration sample per batch."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    pre = out.with_name(out.stem + "_pre.onnx")
+    quant_pre_process(str(fp32), str(pre))
+    quantize_static(str(pre), str(out), _reader(calib, (1, 64)), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=False)
+    return out
+
+
+def _reader(calib: np.ndarray, shape: tuple):
+    """onnxruntime CalibrationDataReader over the samples, one per batch."""
+    from onnxruntime.quantization import CalibrationDataReader
 
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.it = iter([{"x": c.reshape(1, -1).astype(np.float32)} for c in calib])
+            self.it = iter([{"x": c.reshape(shape).astype(np.float32)} for c in calib])
 
         def get_next(self):
             return next(self.it, None)
 
+    return Reader()
+
+
+def quantize_qoperator(fp32: Path, out: Path, calib: np.ndarray, shape: tuple, signed: bool,
+                       per_channel: bool) -> Path:
+    """onnxruntime.quantization.quantize_static in QOperator format (QLinearConv, QGemm, ...),
+    int8 weights, int8 or uint8 activations."""
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
     pre = out.with_name(out.stem + "_pre.onnx")
     quant_pre_process(str(fp32), str(pre))
-    quantize_static(str(pre), str(out), Reader(), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=False)
+    act = QuantType.QInt8 if signed else QuantType.QUInt8
+    quantize_static(str(pre), str(out), _reader(calib, shape), quant_format=QuantFormat.QOperator,
+                    activation_type=act, weight_type=QuantType.QInt8, per_channel=per_channel)
+    return out
+
+
+def quantize_dynamic(fp32: Path, out: Path, op_types: list[str]) -> Path:
+    """onnxruntime.quantization.quantize_dynamic: DynamicQuantizeLinear + MatMulInteger / ConvInteger."""
+    from onnxruntime.quantization import QuantType
+    from onnxruntime.quantization import quantize_dynamic as ort_quantize_dynamic
+
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    pre = out.with_name(out.stem + "_pre.onnx")
+    quant_pre_process(str(fp32), str(pre))
+    ort_quantize_dynamic(str(pre), str(out), op_types_to_quantize=op_types, weight_type=QuantType.QInt8)
+    return out
+
+
+def freeze_dynamic(dyn: Path, out: Path, calib: np.ndarray, shape: tuple) -> Path:
+    """The dynamic model with each DynamicQuantizeLinear replaced by a QuantizeLinear whose
+    scale and zero point are what DynamicQuantizeLinear computes over the whole calibration
+    set (uint8, range widened to include 0). Everything else is onnxruntime's output."""
+    import onnxruntime as ort
+    from onnx import helper, numpy_helper
+
+    m = onnx.load(str(dyn))
+    dql = [n for n in m.graph.node if n.op_type == "DynamicQuantizeLinear"]
+    probe = onnx.ModelProto()
+    probe.CopyFrom(m)
+    for n in dql:
+        probe.graph.output.append(helper.make_tensor_value_info(n.input[0], onnx.TensorProto.FLOAT, None))
+    sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [n.input[0] for n in dql]
+    seen = sess.run(names, {"x": calib.reshape((-1,) + tuple(shape[1:])).astype(np.float32)})
+    nodes = []
+    for n in m.graph.node:
+        if n.op_type != "DynamicQuantizeLinear":
+            nodes.append(n)
+            continue
+        v = seen[names.index(n.input[0])]
+        lo, hi = min(float(v.min()), 0.0), max(float(v.max()), 0.0)
+        scale = np.float32((hi - lo) / 255.0)
+        zp = np.uint8(np.clip(np.rint(-lo / scale), 0, 255))
+        m.graph.initializer.extend([numpy_helper.from_array(np.array(scale, np.float32), n.output[1]),
+                                    numpy_helper.from_array(np.array(zp, np.uint8), n.output[2])])
+        nodes.append(helper.make_node("QuantizeLinear", [n.input[0], n.output[1], n.output[2]], [n.output[0]],
+                                      name=n.name))
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    onnx.save(m, str(out))
     return out
 
 
