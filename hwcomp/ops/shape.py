@@ -1,5 +1,5 @@
 """Ops that move data without computing: Reshape, Flatten, Transpose, Squeeze,
-Unsqueeze, Concat, Gather, Identity, Dropout (inference), and the ops that make
+Unsqueeze, Concat, Gather, Identity, Dropout (inference), value-keeping Cast, and the ops that make
 constants (Constant, ConstantOfShape, Shape).
 
 Data movement is exact for every element type, so these keep their input's
@@ -54,6 +54,47 @@ class Identity(OnnxOp):
 
     @classmethod
     def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
+        return [inputs[0]]
+
+
+_CAST_TARGETS = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32, 7: np.int64,
+                 12: np.uint32, 13: np.uint64}
+
+
+@register
+class Cast(OnnxOp):
+    """Cast that changes no value: float32 -> float32, and integer codes to an integer type
+    that holds them (torch's QDQ export casts QuantizeLinear's codes to their own type before
+    DequantizeLinear). Constants of any numeric type are cast, as shape arithmetic needs.
+    attrs: to (numpy dtype name)."""
+
+    name = "Cast"
+    onnx_types = ("Cast",)
+    shape_only = True
+
+    @classmethod
+    def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
+        to = int(node.attrs.get("to", 0))
+        if to not in _CAST_TARGETS:
+            raise HwcompError(f"Cast to ONNX type {to} is not supported; supported: float32 and integer types")
+        node.attrs = {"to": np.dtype(_CAST_TARGETS[to]).name}
+
+    @classmethod
+    def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
+        x = graph.tensors[node.inputs[0]]
+        to = np.dtype(node.attrs["to"])
+        keeps = (x.dtype.is_float and to == np.float32) or (
+            x.dtype.is_fixed and not x.dtype.is_bipolar and to.kind in "iu"
+            and np.iinfo(to).min <= x.dtype.min_int and x.dtype.max_int <= np.iinfo(to).max)
+        if not keeps:
+            raise HwcompError(f"Cast of a {x.dtype} tensor to {to} changes values; supported: float32 to float32, "
+                              "integer codes to an integer type that holds them")
+        return [x]
+
+    @classmethod
+    def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
+        if node.inputs[0] in graph.constants:
+            return [np.asarray(inputs[0]).astype(node.attrs["to"])]
         return [inputs[0]]
 
 

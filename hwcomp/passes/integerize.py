@@ -202,9 +202,18 @@ class _Integerizer:
         """The per-channel ops from the layer to the next quantizer; the max pools and reshapes
         between those and the quantizer (onnxruntime's dynamic quantization quantizes after
         MaxPool), which commute with it because a quantizer never decreases; the quantizer."""
-        ops, moves, t = [], [], node.outputs[0]
+        return self._tail_from(node.outputs[0])
+
+    def _tail_from(self, t: str) -> tuple[list[Node], list[Node], Node | None]:
+        ops, moves = [], []
         while (u := only_consumer(self.src, t)) is not None:
             if u.op is FakeQuant:
+                if not moves:
+                    # quantize -> per-channel ops -> quantize (torch's QDQ puts Relu between two
+                    # quantizers) is one monotonic map too: the first quantizer joins the tail
+                    more, more_moves, last = self._tail_from(u.outputs[0])
+                    if last is not None and more:
+                        return ops + [u] + more, more_moves, last
                 if np.size(u.params["scale"]) != 1 or np.size(u.params["zero_point"]) != 1:
                     self.fail(u, "activation scales and zero points must be per tensor; per-channel "
                                  "activation quantization is not supported")

@@ -21,7 +21,8 @@ from train_mlp import digits_split  # noqa: E402  (same 80/20 split as the other
 
 __all__ = ["digits_split", "brevitas_mlp", "export_brevitas", "resave_external", "torch_forward",
            "qonnx_forward", "float_mlp", "export_float", "quantize_qdq", "ort_forward", "qdq_output_codes",
-           "hwcomp_float_forward", "float_cnn", "quantize_qoperator", "quantize_dynamic", "freeze_dynamic"]
+           "hwcomp_float_forward", "float_cnn", "quantize_qoperator", "quantize_dynamic", "freeze_dynamic",
+           "torch_quantized"]
 
 
 def _train(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed: int) -> None:
@@ -242,6 +243,23 @@ def freeze_dynamic(dyn: Path, out: Path, calib: np.ndarray, shape: tuple) -> Pat
     m.graph.node.extend(nodes)
     onnx.save(m, str(out))
     return out
+
+
+def torch_quantized(model: torch.nn.Module, calib: np.ndarray, path: Path) -> tuple[torch.nn.Module, Path]:
+    """torch.ao eager post-training quantization (fbgemm, per-tensor uint8 activations, per-channel
+    int8 weights) of a Sequential, exported by the TorchScript exporter as QDQ (with Casts)."""
+    from torch.ao.quantization import DeQuantStub, QuantStub, convert, get_default_qconfig, prepare
+
+    q = torch.nn.Sequential(QuantStub(), *list(model), DeQuantStub()).eval()
+    q.qconfig = get_default_qconfig("fbgemm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = prepare(q)
+        prepared(torch.from_numpy(calib.astype(np.float32)))
+        q = convert(prepared)
+        torch.onnx.export(q, (torch.zeros(1, 64),), str(path), input_names=["x"], output_names=["logits"],
+                          dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13, dynamo=False)
+    return q, path
 
 
 def ort_forward(path: Path, x: np.ndarray) -> np.ndarray:

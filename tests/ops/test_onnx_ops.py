@@ -227,6 +227,11 @@ for op in ("GlobalAveragePool", "GlobalMaxPool"):
 case("QuantizeLinear-DequantizeLinear-u8", [N("QuantizeLinear", ["x", "s", "z"], ["q"]),
                                             N("DequantizeLinear", ["q", "s", "z"], ["y"])],
      {"x": [2, 3, 4]}, {"s": np.float32(0.02), "z": np.uint8(100)}, opsets=(13, 21))
+# torch's QDQ export: Q -> Cast to the codes' own type -> DQ
+case("QuantizeLinear-Cast-DequantizeLinear", [N("QuantizeLinear", ["x", "s", "z"], ["q"]), N("Cast", ["q"], ["c"], to=2),
+                                              N("DequantizeLinear", ["c", "s", "z"], ["y"])],
+     {"x": [2, 3, 4]}, {"s": np.float32(0.02), "z": np.uint8(100)}, opsets=(13, 21))
+case("Cast-float", [N("Cast", ["x"], ["y"], to=1)], {"x": [2, 3]}, opsets=(9, 13, 21))
 # (DQ -> Add: onnxruntime fuses DQ -> MatMul into an approximate integer kernel)
 case("DequantizeLinear-per-axis", [N("DequantizeLinear", ["w", "ws", "wz"], ["wf"], axis=1),
                                    N("Add", ["x", "wf"], ["y"])],
