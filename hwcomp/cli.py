@@ -43,7 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("model", type=Path)
     c.add_argument("-o", "--output", type=Path, required=True, help="build directory (new, empty, or an earlier build)")
     c.add_argument("--target", choices=["fpga"], default="fpga")
-    c.add_argument("--bits", default="w8a8", help="weight and activation bits, e.g. w8a8 (default), w4a8")
+    c.add_argument("--bits", default="w8a8",
+                   help="weight and activation bits w<W>a<A> of a float model. W and A both 1..4 (w1a1, w1a2, "
+                        "w2a2, w4a4, ...): low-bit post-training quantization: 1-bit weights are XNOR-Net "
+                        "sign * per-channel mean|W|, 1-bit activations a sign (XNOR-popcount units), 2..4 bits "
+                        "uniform grids (threshold units); the first and last layers keep 8-bit weights and the "
+                        "input 8 bits. Otherwise W and A both 2..16 (w8a8 default, w4a8, ...): power-of-two "
+                        "fixed point. A model with its own quantizers ignores --bits")
     c.add_argument("--calib", type=Path, help=".npz with array x of calibration inputs")
     c.add_argument("--ii", type=int, help="target initiation interval in cycles (default: 64 lanes on the largest layer)")
     c.add_argument("--fold", type=_fold, help="explicit PExSIMD per layer, e.g. 2x32,5x2")

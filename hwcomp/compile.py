@@ -25,6 +25,7 @@ from hwcomp.outdir import staged_dir, write_manifest
 from hwcomp.passes.canonicalize import canonicalize
 from hwcomp.passes.fold import fold, fold_branches
 from hwcomp.passes.lower import lower_to_hardware
+from hwcomp.passes.lowbit import lowbit
 from hwcomp.passes.base import run_to_fixed_point
 from hwcomp.passes.integerize import integerize
 from hwcomp.passes.quantize import QuantConfig, quantize
@@ -79,13 +80,20 @@ def float_pipeline(model: Path, input_shape=None) -> Graph:
 
 
 def integer_graph(g: Graph, calib: np.ndarray | None, cfg: QuantConfig) -> Graph:
-    """The exact integer form: a trained quantized model's own quantizers, else
-    post-training fixed point from calibration data."""
+    """The exact integer form: a trained quantized model's own quantizers; else, from
+    calibration data, low-bit grids (w1a1 .. w4a4: passes/lowbit, then the same
+    integerize) or power-of-two fixed point."""
     if has_quantizers(g):
-        ig = to_channels_last(integerize(to_channels_last(g)))
-        check_hardware_support(ig, g.meta.get("source", g.name))
-        return ig
+        return _integerized(g, to_channels_last(g))
+    if cfg.low_bit:
+        return _integerized(g, lowbit(to_channels_last(g), {g.inputs[0]: calib}, cfg))
     return quantize(to_channels_last(g), {g.inputs[0]: calib}, cfg)
+
+
+def _integerized(g: Graph, quantized: Graph) -> Graph:
+    ig = to_channels_last(integerize(quantized))
+    check_hardware_support(ig, g.meta.get("source", g.name))
+    return ig
 
 
 def hardware_pipeline(g: Graph, calib: np.ndarray | None, cfg: QuantConfig, target_ii: int | None,
@@ -143,7 +151,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     if has_quantizers(g):
         say("quantized model: integerizing with its own quantizers (thresholds from its activation functions)")
         hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd)
-        options = {"bits": "from the model", "target_ii": target_ii,
+        options = {"bits": "from the model", "quantization": "the model's own quantizers", "target_ii": target_ii,
                    "fold": [list(p) for p in pe_simd] if pe_simd else None}
         return _write_build(model, out_dir, g, hw, options, say)
     check_hardware_support(to_channels_last(g), str(model))
@@ -156,10 +164,17 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         x = shape_batch(g, calib, "calibration data")
     else:
         x = shape_batch(g, load_npz(Path(calib))[0], str(calib))
-    say(f"quantizing ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, {len(x)} calibration samples)")
+    if cfg.low_bit:
+        edges = "as the others" if cfg.edge_bits is None else f"at {cfg.edge_bits} bits"
+        say(f"low-bit quantization ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, first and last "
+            f"layers {edges}, {len(x)} calibration samples)")
+    else:
+        say(f"quantizing ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, {len(x)} calibration samples)")
     hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd)
-    options = {"bits": f"w{cfg.weight_bits}a{cfg.act_bits}", "target_ii": target_ii,
-               "fold": [list(p) for p in pe_simd] if pe_simd else None}
+    options = {"bits": cfg.spec, "quantization": "low-bit" if cfg.low_bit else "fixed point",
+               "target_ii": target_ii, "fold": [list(p) for p in pe_simd] if pe_simd else None}
+    if cfg.low_bit:
+        options["edge_bits"] = cfg.edge_bits
     return _write_build(model, out_dir, g, hw, options, say)
 
 

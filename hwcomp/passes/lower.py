@@ -6,6 +6,10 @@ Dense whose accumulator leaves the hardware. A Dense with bipolar inputs and
 bipolar weights becomes the XNOR-popcount kind (docs/numerics_binary.md):
 its thresholds move from the dot product acc = 2p - N to the popcount p, and
 without thresholds it outputs p, the host's DequantizeAffine rescaled to match.
+A Dense with bipolar inputs and multi-bit weights (the 8-bit classifier after
+binary activations) reads the bits b as 0/1: W (2b - 1) + c = 2 (W b) + (c - rowsum W),
+so the unit computes W b and its thresholds, or the host's affine map, take
+the factor 2 and the offset (no extra weight bit, no multiplier change).
 """
 from __future__ import annotations
 
@@ -96,16 +100,35 @@ def _xnor(g: Graph, dense: Node, mt: Node | None) -> tuple[list[Node], str, dict
     return [dense, mt], mt.outputs[0], attrs, {"weight": bits, "thresholds": t_p[:, None]}
 
 
-def _retarget_host_affine(g: Graph, tensor: str, n: int, p_dtype) -> None:
-    """The DequantizeAffine reading an XNOR unit's output now reads p: (2p - N - off) * s + b."""
+def _bits_times_weights(g: Graph, dense: Node, mt: Node | None) -> tuple[list[Node], str, dict, dict]:
+    """Bipolar input, multi-bit weights: the unit computes a = W b on the bits b (0/1);
+    the layer's accumulator is acc = 2a + shift[r], shift = bias - rowsum(W)."""
+    w = np.asarray(dense.params["weight"], np.int64)
+    lo, hi = np.minimum(w, 0).sum(axis=1), np.maximum(w, 0).sum(axis=1)
+    width, _ = bits_for_range(min(int(lo.min()), -1), max(int(hi.max()), 1))
+    attrs = dict(_plain_attrs(dense, Int(width)), acc_dtype=Int(width))
+    params = {"weight": w, "bias": np.zeros(w.shape[0], np.int64)}
+    shift = np.asarray(dense.params["bias"], np.int64) - w.sum(axis=1)
+    if mt is None:
+        return [dense], dense.outputs[0], attrs, params
+    # 2a + shift >= T  <=>  a >= ceil((T - shift) / 2)
+    t = np.asarray(mt.params["thresholds"], np.int64)
+    attrs.update(out_dtype=g.tensors[mt.outputs[0]].dtype, out_base=mt.attrs["base"])
+    params.update(thresholds=-((shift[:, None] - t) // 2), descending=mt.params["descending"])
+    return [dense, mt], mt.outputs[0], attrs, params
+
+
+def _retarget_host_affine(g: Graph, tensor: str, shift) -> None:
+    """The DequantizeAffine reading a unit whose output is (acc - shift) / 2 (the popcount p of
+    an XNOR unit: shift = -N) now maps it: (2 out + shift - off) * s + b."""
     for u in g.consumers(tensor):
         if u.op is not DequantizeAffine:
-            raise HwcompError(f"{g.name}: the popcount of an XNOR layer feeds {u.name!r} ({u.op.name}); "
-                              "supported: the host's dequantization")
+            raise HwcompError(f"{g.name}: the output of binary-input layer feeding {u.name!r} ({u.op.name}) "
+                              "is not the accumulator; supported: the host's dequantization")
         p = u.params
         g.replace_node(u.name, Node(u.name, u.op, u.inputs, u.outputs, dict(u.attrs),
                                     {"scale": 2 * np.asarray(p["scale"], np.float64),
-                                     "offset": (n + np.asarray(p["offset"], np.float64)) / 2,
+                                     "offset": (np.asarray(p["offset"], np.float64) - shift) / 2,
                                      "bias": p["bias"]}))
 
 
@@ -120,8 +143,7 @@ def _lower(graph: Graph) -> tuple[Graph, bool]:
         if x_bipolar and dense.attrs["weight_dtype"].is_bipolar:
             fused, out, attrs, params = _xnor(g, dense, mt)
         elif x_bipolar:
-            raise HwcompError(f"{g.meta.get('source', g.name)}: layer {dense.name!r}: bipolar inputs need bipolar "
-                              "weights (an XNOR layer); multi-bit weights on a binary input are not supported")
+            fused, out, attrs, params = _bits_times_weights(g, dense, mt)
         elif mt is not None:
             fused, out, attrs, params = _thresholded(g, dense, mt)
         else:
@@ -133,9 +155,12 @@ def _lower(graph: Graph) -> tuple[Graph, bool]:
             g.remove_node(n.name)
         node = Node(dense.name, MatrixVectorUnit, dense.inputs, (out,), attrs, params)
         g.add_node(node)
-        if attrs.get("kind") == "xnor" and mt is None:
+        if mt is None and x_bipolar:  # the unit outputs (acc - shift) / 2, not acc
             g.tensors[out] = MatrixVectorUnit.infer(node, g)[0]
-            _retarget_host_affine(g, out, np.asarray(dense.params["weight"]).shape[1], attrs["out_dtype"])
+            w = np.asarray(dense.params["weight"], np.int64)
+            xnor = attrs.get("kind") == "xnor"
+            shift = -w.shape[1] if xnor else np.asarray(dense.params["bias"], np.int64) - w.sum(axis=1)
+            _retarget_host_affine(g, out, shift)
         g.remove_unused()
         return g, True
     return g, False

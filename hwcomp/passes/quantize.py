@@ -10,6 +10,7 @@ final logits stay exact.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,24 +31,46 @@ from hwcomp.ops.quant import Dequantize, Quantize, Requantize
 from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce
 
 
+LOW_BIT_MAX = 4  # both widths at most this: passes/lowbit instead of power-of-two fixed point
+
+BITS_RULE = ("supported: w<W>a<A> with W and A both 1..4 (low-bit post-training quantization: 1 bit = XNOR-Net "
+             "sign weights / BinaryNet sign activations, 2..4 bits = uniform grids; first and last layers at 8 bits) "
+             "or both 2..16 (power-of-two fixed point; default w8a8)")
+
+
 @dataclass(frozen=True)
 class QuantConfig:
     weight_bits: int = 8
     act_bits: int = 8
-    input_bits: int | None = None   # default: act_bits
+    input_bits: int | None = None   # default: act_bits (fixed point), edge_bits (low-bit)
+    edge_bits: int | None = 8       # low-bit: weights of the first and last layers and the model input;
+                                    # None quantizes them like the others
+
+    def __post_init__(self) -> None:
+        lo, hi = (1, LOW_BIT_MAX) if self.low_bit else (2, 16)
+        if not (lo <= self.weight_bits <= hi and lo <= self.act_bits <= hi):
+            raise HwcompError(f"--bits w{self.weight_bits}a{self.act_bits} is not supported; {BITS_RULE}")
+        for name in ("input_bits", "edge_bits"):
+            v = getattr(self, name)
+            if v is not None and not 1 <= v <= 16:
+                raise HwcompError(f"{name}={v} is not supported; supported: 1..16")
+
+    @property
+    def low_bit(self) -> bool:
+        """Both widths at most 4 bits: binarization / low-bit uniform grids (passes/lowbit)."""
+        return self.weight_bits <= LOW_BIT_MAX and self.act_bits <= LOW_BIT_MAX
+
+    @property
+    def spec(self) -> str:
+        return f"w{self.weight_bits}a{self.act_bits}"
 
     @staticmethod
     def parse(spec: str) -> "QuantConfig":
-        """'w8a8' -> weight 8 bits, activations 8 bits."""
-        s = spec.strip().lower()
-        try:
-            w, a = s[1:].split("a")
-            cfg = QuantConfig(int(w), int(a))
-        except ValueError:
-            raise HwcompError(f"--bits {spec!r}: expected the form w<bits>a<bits>, e.g. w8a8") from None
-        if not (2 <= cfg.weight_bits <= 16 and 2 <= cfg.act_bits <= 16):
-            raise HwcompError(f"--bits {spec!r}: weight and activation bits must be 2..16")
-        return cfg
+        """'w8a8' -> weight 8 bits, activations 8 bits; see BITS_RULE."""
+        m = re.fullmatch(r"w(\d+)a(\d+)", spec.strip().lower())
+        if m is None:
+            raise HwcompError(f"--bits {spec!r} is not understood; {BITS_RULE}")
+        return QuantConfig(int(m.group(1)), int(m.group(2)))
 
 
 def frac_bits_for(max_abs: float, width: int, signed: bool) -> int:

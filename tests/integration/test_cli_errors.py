@@ -82,6 +82,20 @@ def test_bad_bits_and_bad_calib(tmp_path, capsys, digits_mlp):
     assert code == 2 and "c.npz" in err and "'x'" in err
 
 
+@pytest.mark.parametrize("spec", ["w0a1", "w1a8", "w5"])
+def test_bad_low_bit_spec_is_one_line_before_any_work(tmp_path, capsys, digits_mlp, spec):
+    code, _, err = run_cli(["compile", digits_mlp["onnx"], "-o", tmp_path / "b", "--bits", spec], capsys)
+    assert code == 2 and spec in err and "1..4" in err and "2..16" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "b").exists()
+
+
+def test_bad_low_bit_spec_exit_status_from_the_console(tmp_path, digits_mlp):
+    p = subprocess.run([sys.executable, "-m", "hwcomp", "compile", str(digits_mlp["onnx"]), "-o", str(tmp_path / "b"),
+                        "--bits", "w0a1"], capture_output=True, text=True)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr and "w0a1" in p.stderr
+
+
 def test_console_script_exit_status_without_traceback(tmp_path):
     bad = tmp_path / "x.onnx"
     bad.write_text("hello")
