@@ -17,7 +17,7 @@ from sim_builds import BUILD_ROOT, TEMPLATES, build, safe_name
 
 from hwcomp.backends.stream_blocks import hdl_module
 from hwcomp.hw.numerics import int_range
-from hwcomp.hw.stream_ops import MAX, AddUnit, ConcatUnit, ForkUnit, GlobalPoolUnit, PoolUnit, Scale
+from hwcomp.hw.stream_ops import MAX, SUM, AddUnit, ConcatUnit, ForkUnit, GlobalPoolUnit, PoolUnit, Scale
 
 # ---------------------------------------------------------------- the matrix
 POOL_UNITS = {
@@ -31,6 +31,11 @@ POOL_UNITS_SLOW = {
     "max2x2_u3_c4x4": PoolUnit(MAX, 4, 4, 4, 3, False),
     "avg2x2_s8_c7x4": PoolUnit.average(4, 7, 4, 8, True, 8, True),          # MULT = 1, SHIFT = 2
     "avg5x5_s6_c3x1": PoolUnit.average(25, 3, 1, 6, True, 4, True),         # narrow output
+    # sum >> shift rounded as a QONNX Trunc says: half to even, floor, ceil, half down
+    "sum2x2_s5_c3x2_half_even": PoolUnit(SUM, 4, 3, 2, 5, True, Scale(1, 2, 5, True, -16, 15, rounding="half_even")),
+    "sum3x3_u4_c2x2_floor": PoolUnit(SUM, 9, 2, 2, 4, False, Scale(1, 4, 3, False, 0, 7, rounding="floor")),
+    "sum2x2_s4_c2x1_ceil": PoolUnit(SUM, 4, 2, 1, 4, True, Scale(1, 3, 3, True, -4, 3, rounding="ceil")),
+    "sum2x2_s4_c2x1_half_down": PoolUnit(SUM, 4, 2, 1, 4, True, Scale(1, 1, 5, True, -16, 15, rounding="half_down")),
 }
 GAP_UNITS = {
     # GlobalAveragePool over 3x4 pixels, C = 6 in 2 beats of 4 lanes

@@ -4,6 +4,7 @@
 // Output: CF beats per image:
 //   MODE 0 (max)  y = max over the pixels, IN_W bits unchanged (OUT_W = IN_W)
 //   MODE 1 (sum)  y = sat((sum * MULT + 2^(SHIFT-1)) >>> SHIFT) to [OUT_MIN, OUT_MAX]
+//                 (rounding half up; ROUND selects another rounding of the shift)
 //                 (MULT / 2^SHIFT ~ 1/PIXELS gives the average)
 //
 // A feature map arrives in exactly the order of one window of hwcomp_pool
@@ -25,6 +26,7 @@ module hwcomp_gap #(
     parameter integer IN_SIGNED = 1,       // 1: inputs are two's complement, 0: unsigned
     parameter integer MULT = 1,            // sum: scale multiplier, >= 1
     parameter integer SHIFT = 0,           // sum: right shift, round half up; 0: none
+    parameter integer ROUND = 0,           // sum: the shift's rounding (hwcomp_scale), 0: half up
     parameter integer OUT_W = 8,           // output element width (max: equals IN_W)
     parameter [OUT_W:0] OUT_MIN = 0,       // sum: lower bound, two's complement in OUT_W+1 bits
     parameter [OUT_W:0] OUT_MAX = 0        // sum: upper bound, two's complement in OUT_W+1 bits
@@ -50,6 +52,7 @@ hwcomp_pool #(
     .IN_SIGNED(IN_SIGNED),
     .MULT(MULT),
     .SHIFT(SHIFT),
+    .ROUND(ROUND),
     .OUT_W(OUT_W),
     .OUT_MIN(OUT_MIN),
     .OUT_MAX(OUT_MAX)

@@ -5,6 +5,7 @@
 // Output: CF beats per output pixel, lane for lane:
 //   MODE 0 (max)  y = max over the positions, IN_W bits unchanged (OUT_W = IN_W)
 //   MODE 1 (sum)  y = sat((sum * MULT + 2^(SHIFT-1)) >>> SHIFT) to [OUT_MIN, OUT_MAX]
+//                 (rounding half up; ROUND selects another rounding of the shift)
 //                 (hwcomp_scale; MULT / 2^SHIFT ~ 1/WINDOW gives the average with
 //                 padded taps counted, i.e. count_include_pad)
 // The sum is exact: it is held in X_W + clog2(WINDOW) bits.
@@ -36,6 +37,7 @@ module hwcomp_pool #(
     parameter integer IN_SIGNED = 1,       // 1: inputs are two's complement, 0: unsigned
     parameter integer MULT = 1,            // sum: scale multiplier, >= 1
     parameter integer SHIFT = 0,           // sum: right shift, round half up; 0: none
+    parameter integer ROUND = 0,           // sum: the shift's rounding (hwcomp_scale), 0: half up
     parameter integer OUT_W = 8,           // output element width (max: equals IN_W)
     parameter [OUT_W:0] OUT_MIN = 0,       // sum: lower bound, two's complement in OUT_W+1 bits
     parameter [OUT_W:0] OUT_MAX = 0        // sum: upper bound, two's complement in OUT_W+1 bits
@@ -154,6 +156,7 @@ generate
                 .IN_W(A_W),
                 .MULT(MULT),
                 .SHIFT(SHIFT),
+                .ROUND(ROUND),
                 .RELU(0),
                 .OUT_W(OUT_W),
                 .OUT_MIN(OUT_MIN),

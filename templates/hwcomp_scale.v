@@ -1,4 +1,5 @@
-// hwcomp: scale one value, y = sat((relu(v) * MULT + 2^(SHIFT-1)) >>> SHIFT).
+// hwcomp: scale one value, y = sat(round(relu(v) * MULT / 2^SHIFT)), by default
+// y = sat((relu(v) * MULT + 2^(SHIFT-1)) >>> SHIFT).
 //
 // The "scale" step of docs/numerics.md shared by hwcomp_pool (average pooling),
 // hwcomp_gap (global average pooling) and hwcomp_add (residual add, MULT = 1).
@@ -7,9 +8,11 @@
 // Exact until the saturation: the product is held in IN_W + MULT_W bits, the
 // rounding sum in one bit more than the product or the shift needs, and the
 // bounds are compared in a width holding both the rounded value and the bounds.
-// Round half up (arithmetic shift of the biased value); SHIFT = 0 adds no
-// rounding term. ReLU before the product equals ReLU after it (MULT > 0), and
-// commutes with rounding (docs/numerics.md, rule 5).
+// ROUND picks the term added before the arithmetic shift: 0 half up
+// (2^(SHIFT-1)), 1 half to even (2^(SHIFT-1) - 1 + the lowest kept bit),
+// 2 half down (2^(SHIFT-1) - 1), 3 floor (none), 4 ceil (2^SHIFT - 1); SHIFT = 0
+// adds no rounding term. ReLU before the product equals ReLU after it
+// (MULT > 0), and commutes with rounding (docs/numerics.md, rule 5).
 
 `resetall
 `timescale 1ns / 1ps
@@ -18,7 +21,8 @@
 module hwcomp_scale #(
     parameter integer IN_W = 8,            // width of the input value, two's complement
     parameter integer MULT = 1,            // multiplier, 1 <= MULT < 2^30
-    parameter integer SHIFT = 0,           // right shift, round half up; 0: no rounding term
+    parameter integer SHIFT = 0,           // right shift, rounding as ROUND says; 0: no rounding term
+    parameter integer ROUND = 0,           // 0 half up, 1 half even, 2 half down, 3 floor, 4 ceil
     parameter integer RELU = 0,            // 1: negative inputs become zero first
     parameter integer OUT_W = 8,           // output width
     parameter [OUT_W:0] OUT_MIN = 0,       // lower saturation bound, two's complement in OUT_W+1 bits
@@ -33,8 +37,10 @@ localparam integer MULT_W = MULT > 1 ? $clog2(MULT + 1) : 1;
 localparam [MULT_W-1:0] MULT_V = MULT[MULT_W-1:0];
 // |v * MULT| < 2^(IN_W-1) * 2^MULT_W: the product fits IN_W + MULT_W signed bits.
 localparam integer P_W = MULT > 1 ? IN_W + MULT_W : IN_W;
-// The rounding term 2^(SHIFT-1) and the product both fit R_W - 1 bits.
-localparam integer R_W = (P_W > SHIFT ? P_W : SHIFT) + 1;
+localparam integer ROUND_HALF_EVEN = 1, ROUND_HALF_DOWN = 2, ROUND_FLOOR = 3, ROUND_CEIL = 4;
+// The rounding term (below 2^SHIFT) and the product both fit R_W - 1 bits, and
+// their sum fits R_W bits (a ceil term up to 2^SHIFT - 1 needs one bit more).
+localparam integer R_W = (P_W > SHIFT ? P_W : SHIFT) + (ROUND == ROUND_CEIL ? 2 : 1);
 // Saturation compares rounded values and bounds in one width (one spare bit
 // keeps every sign extension below non-empty).
 localparam integer C_W = (R_W > OUT_W + 1 ? R_W : OUT_W + 1) + 1;
@@ -70,8 +76,21 @@ wire signed [R_W-1:0] rounded;
 
 generate
     if (SHIFT > 0) begin : g_shift
-        localparam [R_W-1:0] HALF = {{(R_W-1){1'b0}}, 1'b1} << (SHIFT - 1);
-        wire signed [R_W-1:0] biased = wide + HALF;
+        localparam [R_W-1:0] ONE = {{(R_W-1){1'b0}}, 1'b1};
+        localparam [R_W-1:0] HALF = ONE << (SHIFT - 1);
+        wire [R_W-1:0] term;
+        if (ROUND == ROUND_HALF_EVEN) begin : g_half_even
+            assign term = HALF - ONE + {{(R_W-1){1'b0}}, wide[SHIFT]};
+        end else if (ROUND == ROUND_HALF_DOWN) begin : g_half_down
+            assign term = HALF - ONE;
+        end else if (ROUND == ROUND_FLOOR) begin : g_floor
+            assign term = {R_W{1'b0}};
+        end else if (ROUND == ROUND_CEIL) begin : g_ceil
+            assign term = (ONE << SHIFT) - ONE;
+        end else begin : g_half_up
+            assign term = HALF;
+        end
+        wire signed [R_W-1:0] biased = wide + term;
         assign rounded = biased >>> SHIFT;
     end else begin : g_no_shift
         assign rounded = wide;

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from hwcomp.hw.design import ceil_div
 from hwcomp.hw.netlist import FifoUnit
-from hwcomp.hw.stream_ops import MAX, SUM, AddUnit, ConcatUnit, ForkUnit, GlobalPoolUnit, PoolUnit, Scale
+from hwcomp.hw.stream_ops import (MAX, ROUNDINGS, SUM, AddUnit, ConcatUnit, ForkUnit, GlobalPoolUnit, PoolUnit,
+                                   Scale)
 from hwcomp.hw.window import DwcParams, SwuParams
 
 POOL_MODE = {MAX: 0, SUM: 1}
@@ -29,10 +30,12 @@ def _sized(value: int, width: int) -> str:
 
 
 def _scale_parameters(scale: Scale | None, out_width: int) -> list[tuple[str, str]]:
-    """MULT, SHIFT, OUT_W, OUT_MIN, OUT_MAX (unused placeholders without a scale)."""
+    """MULT, SHIFT, OUT_W, OUT_MIN, OUT_MAX (unused placeholders without a scale), and
+    ROUND only when the shift does not round half up (the default)."""
     mult, shift, lo, hi = (scale.mult, scale.shift, scale.out_min, scale.out_max) if scale else (1, 0, 0, 0)
-    return [("MULT", str(mult)), ("SHIFT", str(shift)), ("OUT_W", str(out_width)),
-            ("OUT_MIN", _sized(lo, out_width + 1)), ("OUT_MAX", _sized(hi, out_width + 1))]
+    rounding = [("ROUND", str(ROUNDINGS.index(scale.rounding)))] if scale and scale.rounding != "half_up" else []
+    return [("MULT", str(mult)), ("SHIFT", str(shift))] + rounding + [
+        ("OUT_W", str(out_width)), ("OUT_MIN", _sized(lo, out_width + 1)), ("OUT_MAX", _sized(hi, out_width + 1))]
 
 
 def _ints(*pairs: tuple[str, int]) -> list[tuple[str, str]]:

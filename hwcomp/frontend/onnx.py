@@ -30,15 +30,15 @@ from hwcomp.ir.dtypes import FLOAT32
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 from hwcomp.ir.verify import verify
-from hwcomp.ops.base import op_for_onnx, supported_onnx_types
+from hwcomp.ops.base import custom_onnx_types, op_for_onnx, supported_onnx_types
 from hwcomp.ops.quantizers import QONNX_DOMAINS
 
 from .qoperator import SUPPORTED_TEXT as QOPERATOR_TEXT, desugar_qoperator
 
 MIN_OPSET, MAX_OPSET = 9, 21
 DEFAULT_DOMAINS = ("", "ai.onnx")
-# QONNX quantizers (Brevitas, hwcomp.train) live in custom domains.
-QUANT_DOMAINS = {d: ("Quant", "BipolarQuant") for d in QONNX_DOMAINS}
+# QONNX quantizers (Brevitas, hwcomp.train, FINN) live in custom domains.
+QUANT_DOMAINS = {d: tuple(custom_onnx_types()) for d in QONNX_DOMAINS}
 
 InputShapes = dict[str, tuple] | tuple | None
 
@@ -158,7 +158,7 @@ def _check_ops(graph: onnx.GraphProto, label: str) -> None:
     if bad:
         raise HwcompError(
             f"{label}: unsupported ops: {', '.join(bad)}; supported (domain ai.onnx): {', '.join(supported_onnx_types())}; "
-            f"(QONNX domains): Quant, BipolarQuant; (onnxruntime QOperator): {QOPERATOR_TEXT}"
+            f"(QONNX domains): {', '.join(custom_onnx_types())}; (onnxruntime QOperator): {QOPERATOR_TEXT}"
         )
 
 

@@ -110,7 +110,7 @@ class _Builder:
 
     def pool(self, n: Node, f: _Flow) -> _Flow:
         unit, _, summary = pool_unit(self.g, n, f.lanes, f.padded)
-        out = self.like(f)
+        out = self.like(f, width=unit.out_width, signed=unit.out_signed)
         self.stage("pool", unit, [f], [out], summary)
         return out
 

@@ -150,18 +150,21 @@ def swu_params(graph: Graph, node: Node, lanes: int, padded: int) -> SwuParams:
 
 
 def _scale(node: Node, dt) -> Scale:
+    """An average pooling's scale step onto the output type `dt` (ops/window.py)."""
     a = node.attrs
-    return Scale(a["mult"], a["shift"], dt.width, dt.signed, a["out_min"], a["out_max"])
+    return Scale(a["mult"], a["shift"], dt.width, dt.signed, a["out_min"], a["out_max"],
+                 rounding=a.get("rounding", "half_up"))
 
 
 def pool_unit(graph: Graph, node: Node, lanes: int, channels: int) -> tuple[object, int, str]:
     """(unit, cycles per image, summary) of a max, average or global pooling node."""
     dt = graph.tensors[node.inputs[0]].dtype
+    out = graph.tensors[node.outputs[0]].dtype
     if node.op is GlobalPoolReduce:
         pixels_in = _pixels(graph.tensors[node.inputs[0]].shape)
-        unit = GlobalPoolUnit(SUM, pixels_in, channels, lanes, dt.width, dt.signed, _scale(node, dt))
+        unit = GlobalPoolUnit(SUM, pixels_in, channels, lanes, dt.width, dt.signed, _scale(node, out))
         return unit, unit.cycles(), f"average over {pixels_in} pixels, {channels} channels, {lanes} lanes"
-    mode, scale = (MAX, None) if node.op is PoolReduce else (SUM, _scale(node, dt))
+    mode, scale = (MAX, None) if node.op is PoolReduce else (SUM, _scale(node, out))
     unit = PoolUnit(mode, node.attrs["window"], channels, lanes, dt.width, dt.signed, scale)
     summary = f"{'max' if mode == MAX else 'average'} over {unit.window} positions, {channels} channels, {lanes} lanes"
     return unit, unit.cycles(_pixels(graph.tensors[node.outputs[0]].shape)), summary
@@ -182,7 +185,8 @@ def _pool_stage(graph: Graph, node: Node, name: str, lanes: int) -> BlockStage:
     dt = graph.tensors[node.inputs[0]].dtype
     unit, cycles, summary = pool_unit(graph, node, lanes, graph.tensors[node.outputs[0]].shape[-1])
     return BlockStage(name=name, unit=unit, in_lanes=lanes, in_width=dt.width, in_signed=dt.signed,
-                      out_lanes=lanes, out_width=dt.width, out_signed=dt.signed, summary=summary, cycles=cycles)
+                      out_lanes=lanes, out_width=unit.out_width, out_signed=unit.out_signed, summary=summary,
+                      cycles=cycles)
 
 
 def build_stream_design(graph: Graph) -> StreamDesign:

@@ -49,10 +49,34 @@ def _check_range(values: np.ndarray, width: int, signed: bool, what: str) -> Non
 
 # ---------------------------------------------------------------- scale
 
+# How the scale step's right shift rounds (hwcomp_scale's ROUND parameter): the
+# term added before the arithmetic shift by s of w = relu(v) * mult.
+ROUNDINGS = ("half_up", "half_even", "half_down", "floor", "ceil")
+
+
+def rounding_shift(w, shift: int, rounding: str = "half_up"):
+    """w / 2^shift rounded as `rounding` says, on exact integers (int64 or Python ints)."""
+    if shift == 0:
+        return w
+    half = 1 << (shift - 1)
+    if rounding == "half_up":
+        term = half
+    elif rounding == "half_down":
+        term = half - 1
+    elif rounding == "floor":
+        term = 0
+    elif rounding == "ceil":
+        term = (1 << shift) - 1
+    else:  # half_even: a tie goes up only when the kept part is odd
+        term = (w >> shift) % 2 + (half - 1)
+    return (w + term) >> shift
+
+
 @dataclass(frozen=True)
 class Scale:
-    """y = clip((relu(v) * mult + 2^(shift-1)) >> shift, out_min, out_max); no
-    rounding term when shift = 0. The bounds contain zero, so zero stays zero."""
+    """y = clip(round(relu(v) * mult / 2^shift), out_min, out_max), the division an
+    arithmetic shift rounding as `rounding` says (ROUNDINGS; half up unless told);
+    no rounding when shift = 0. The bounds contain zero, so zero stays zero."""
 
     mult: int
     shift: int
@@ -61,10 +85,12 @@ class Scale:
     out_min: int
     out_max: int
     relu: bool = False
+    rounding: str = "half_up"
 
     def __post_init__(self) -> None:
         _require(1 <= self.mult < MULT_LIMIT, "scale", f"mult {self.mult} outside [1, 2^30)")
         _require(self.shift >= 0 and self.out_width >= 1, "scale", "shift >= 0, out_width >= 1")
+        _require(self.rounding in ROUNDINGS, "scale", f"rounding {self.rounding!r} not in {ROUNDINGS}")
         lo, hi = int_range(self.out_width, self.out_signed)
         _require(lo <= self.out_min <= 0 <= self.out_max <= hi, "scale",
                  f"bounds [{self.out_min}, {self.out_max}] must contain 0 and fit the output type")
@@ -76,8 +102,12 @@ class Scale:
         return cls(mult, shift, out_width, out_signed, lo, hi, relu)
 
     def apply(self, v) -> np.ndarray:
-        y = relu_requant(_exact(v) * self.mult, self.relu, True, self.shift, self.out_min, self.out_max)
-        return np.asarray(y).astype(np.int64)
+        if self.rounding == "half_up":  # the MVU's requantization rule
+            y = relu_requant(_exact(v) * self.mult, self.relu, True, self.shift, self.out_min, self.out_max)
+            return np.asarray(y).astype(np.int64)
+        w = _exact(v) * self.mult
+        w = np.maximum(w, 0) if self.relu else w
+        return np.clip(rounding_shift(w, self.shift, self.rounding), self.out_min, self.out_max).astype(np.int64)
 
 
 def scale_factor(ratio: Fraction, max_abs: int, max_shift: int = 62) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from hwcomp.ops.elementwise import Add, Div, Mul, Sub, Sum
 from hwcomp.ops.norm import BatchNormalization
 from hwcomp.ops.quantizers import DequantizeAffine, MultiThreshold, QuantizeCodes
 from hwcomp.ops.shape import Concat, Transpose
+from hwcomp.ops.threshold_quant import ThresholdCodes
 from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce, PoolReduce, SlidingWindow
 
 IN_HARDWARE = (Dense, Relu, SlidingWindow, PoolReduce, AveragePoolReduce, GlobalPoolReduce, Add, Sum, Concat,
@@ -33,7 +34,8 @@ def _host_prefix(g: Graph) -> set[str]:
     ready = set(g.inputs) | set(g.constants)
     prefix: set[str] = set()
     for n in g.nodes():
-        if (n.op.shape_only or n.op in (Transpose, QuantizeCodes)) and all(t in ready for t in n.inputs if t):
+        host_op = n.op.shape_only or n.op in (Transpose, QuantizeCodes, ThresholdCodes)
+        if host_op and all(t in ready for t in n.inputs if t):
             prefix.add(n.name)
             ready.update(t for t in n.outputs if t)
     return prefix

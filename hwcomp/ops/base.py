@@ -81,3 +81,8 @@ def op_for_onnx(op_type: str) -> type[Op] | None:
 def supported_onnx_types() -> list[str]:
     """ai.onnx op types with an import."""
     return sorted(t for t, op in _BY_ONNX.items() if not op.onnx_custom_domain)
+
+
+def custom_onnx_types() -> list[str]:
+    """Op types with an import from a custom (QONNX) domain."""
+    return sorted(t for t, op in _BY_ONNX.items() if op.onnx_custom_domain)

@@ -69,6 +69,17 @@ def constant_input(node: Node, graph: Graph, index: int, what: str) -> np.ndarra
     return value
 
 
+def required_constant(node: Node, graph: Graph, index: int, what: str) -> np.ndarray:
+    """Value of a constant input that must be given: quantization parameters, which fix the hardware."""
+    if index >= len(node.inputs) or not node.inputs[index]:
+        raise HwcompError(f"missing {what} (input {index})")
+    value = graph.constants.get(node.inputs[index])
+    if value is None:
+        raise HwcompError(f"{what} (input {index}, {node.inputs[index]!r}) must be a constant; "
+                          "hwcomp needs fixed quantization parameters to build integer hardware")
+    return np.asarray(value)
+
+
 def drop_inputs(node: Node, keep: int) -> None:
     """Keep the first `keep` inputs (the others were turned into attributes)."""
     node.inputs = tuple(node.inputs[:keep])

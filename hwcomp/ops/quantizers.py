@@ -27,7 +27,7 @@ from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
 from .base import Op, register
-from .onnx_common import OnnxOp, shape_of
+from .onnx_common import OnnxOp, required_constant, shape_of
 
 ROUNDING = ("ROUND", "FLOOR", "CEIL", "ROUND_TO_ZERO")
 QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas")
@@ -90,14 +90,15 @@ def codes_to_float(q: np.ndarray, attrs: dict, scale: np.ndarray, zero: np.ndarr
     return ((np.asarray(q).astype(np.float32) - zero.astype(np.float32)) * s).astype(np.float32)
 
 
-def _const(node: Node, graph: Graph, index: int, what: str) -> np.ndarray:
-    if index >= len(node.inputs) or not node.inputs[index]:
-        raise HwcompError(f"missing {what} (input {index})")
-    value = graph.constants.get(node.inputs[index])
-    if value is None:
-        raise HwcompError(f"{what} (input {index}, {node.inputs[index]!r}) must be a constant; "
-                          "hwcomp needs fixed quantization parameters to build integer hardware")
-    return np.asarray(value)
+def bit_width(node: Node, graph: Graph, index: int, what: str, most: int) -> int:
+    """A constant bit-width input: one integer in 1..most."""
+    bits = required_constant(node, graph, index, what).astype(np.float64)
+    if bits.size != 1 or not np.isfinite(bits).all() or bits.reshape(-1)[0] != np.round(bits.reshape(-1)[0]):
+        raise HwcompError(f"{what} must be one integer; got {bits.ravel()[:4].tolist()}")
+    b = int(bits.reshape(-1)[0])
+    if not 1 <= b <= most:
+        raise HwcompError(f"{what} {b} is not supported; supported: 1..{most}")
+    return b
 
 
 def check_scale(scale: np.ndarray) -> np.ndarray:
@@ -108,7 +109,7 @@ def check_scale(scale: np.ndarray) -> np.ndarray:
     return s
 
 
-def _broadcast_param(value: np.ndarray, x_shape: tuple, what: str) -> np.ndarray:
+def broadcast_param(value: np.ndarray, x_shape: tuple, what: str) -> np.ndarray:
     try:
         np.broadcast_shapes(value.shape, x_shape)
     except ValueError:
@@ -131,19 +132,14 @@ class FakeQuant(OnnxOp):
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
         x_shape = shape_of(graph, node.inputs[0])
         if len(node.inputs) == 2:  # BipolarQuant(x, scale)
-            scale = _broadcast_param(check_scale(_const(node, graph, 1, "scale")), x_shape, "scale")
+            scale = broadcast_param(check_scale(required_constant(node, graph, 1, "scale")), x_shape, "scale")
             node.attrs = {"qmin": -1, "qmax": 1, "rounding": "ROUND", "bipolar": True}
             node.params = {"scale": scale, "zero_point": np.zeros((), np.float32)}
             node.inputs = node.inputs[:1]
             return
-        scale = _broadcast_param(check_scale(_const(node, graph, 1, "scale")), x_shape, "scale")
-        zero = _broadcast_param(np.asarray(_const(node, graph, 2, "zero point"), np.float32), x_shape, "zero point")
-        bits = np.asarray(_const(node, graph, 3, "bit width"), np.float64)
-        if bits.size != 1 or bits.reshape(-1)[0] != np.round(bits.reshape(-1)[0]):
-            raise HwcompError(f"bit width must be one integer; got {bits.ravel()[:4].tolist()}")
-        b = int(bits.reshape(-1)[0])
-        if not 1 <= b <= 32:
-            raise HwcompError(f"bit width {b} is not supported; supported: 1..32")
+        scale = broadcast_param(check_scale(required_constant(node, graph, 1, "scale")), x_shape, "scale")
+        zero = broadcast_param(np.asarray(required_constant(node, graph, 2, "zero point"), np.float32), x_shape, "zero point")
+        b = bit_width(node, graph, 3, "bit width", 32)
         signed, narrow = int(node.attrs.get("signed", 1)), int(node.attrs.get("narrow", 0))
         rounding = str(node.attrs.get("rounding_mode", "ROUND")).upper()
         if rounding not in ROUNDING:
@@ -208,9 +204,9 @@ class QuantizeLinear(OnnxOp):
         axis = int(node.attrs.get("axis", 1)) % max(rank, 1)
         if node.attrs.get("block_size", 0):
             raise HwcompError("blocked quantization (block_size) is not supported")
-        scale = _axis_param(check_scale(_const(node, graph, 1, "y_scale")), axis, rank, "y_scale")
+        scale = _axis_param(check_scale(required_constant(node, graph, 1, "y_scale")), axis, rank, "y_scale")
         if len(node.inputs) > 2 and node.inputs[2]:
-            zp = _const(node, graph, 2, "y_zero_point")
+            zp = required_constant(node, graph, 2, "y_zero_point")
         else:
             zp = np.zeros((), np.uint8)
         if zp.dtype not in _CODE_TYPES:
@@ -246,8 +242,8 @@ class DequantizeLinear(OnnxOp):
         axis = int(node.attrs.get("axis", 1)) % max(rank, 1)
         if node.attrs.get("block_size", 0):
             raise HwcompError("blocked quantization (block_size) is not supported")
-        scale = _axis_param(check_scale(_const(node, graph, 1, "x_scale")), axis, rank, "x_scale")
-        zp = (_const(node, graph, 2, "x_zero_point") if len(node.inputs) > 2 and node.inputs[2]
+        scale = _axis_param(check_scale(required_constant(node, graph, 1, "x_scale")), axis, rank, "x_scale")
+        zp = (required_constant(node, graph, 2, "x_zero_point") if len(node.inputs) > 2 and node.inputs[2]
               else np.zeros((), np.int64))
         src = graph.constants.get(node.inputs[0])
         if src is not None and src.dtype.kind not in "iu":

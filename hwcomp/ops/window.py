@@ -81,11 +81,19 @@ class PoolReduce(Op):
         return [x.reshape(x.shape[:-1] + (k, x.shape[-1] // k)).max(axis=-2)]
 
 
+def _out_dtype(node: Node, x_dtype):
+    """The input's type, or in fixed point the `dtype` attr when given (a Trunc's codes)."""
+    return node.attrs.get("dtype", x_dtype) if x_dtype.is_fixed else x_dtype
+
+
 def _scaled_average(x_sum: np.ndarray, node: Node, graph: Graph) -> np.ndarray:
-    """Fixed point: the exact sum times mult / 2^shift, round half up, saturated
-    (docs/numerics.md, "Pooling"); the golden model hwcomp_scale is tested against."""
-    a, dt = node.attrs, graph.tensors[node.inputs[0]].dtype
-    scale = Scale(a["mult"], a["shift"], dt.width, dt.signed, a["out_min"], a["out_max"])
+    """Fixed point: the exact sum times mult / 2^shift, rounded (half up unless the
+    `rounding` attr says otherwise), saturated (docs/numerics.md, "Pooling"); the
+    golden model hwcomp_scale is tested against."""
+    a = node.attrs
+    dt = _out_dtype(node, graph.tensors[node.inputs[0]].dtype)
+    scale = Scale(a["mult"], a["shift"], dt.width, dt.signed, a["out_min"], a["out_max"],
+                  rounding=a.get("rounding", "half_up"))
     return np.asarray(scale.apply(x_sum), dtype=np.int64)
 
 
@@ -93,7 +101,9 @@ def _scaled_average(x_sum: np.ndarray, node: Node, graph: Graph) -> np.ndarray:
 class AveragePoolReduce(Op):
     """Average over the window positions of a SlidingWindow output (padded taps count).
 
-    attrs: window (kh*kw); in fixed point also mult, shift, out_min, out_max.
+    attrs: window (kh*kw); in fixed point also mult, shift, out_min, out_max, and
+    optionally rounding (hw.stream_ops.ROUNDINGS) and dtype (the output type; default
+    the input's).
     """
 
     name = "AveragePoolReduce"
@@ -101,7 +111,7 @@ class AveragePoolReduce(Op):
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
         x = graph.tensors[node.inputs[0]]
-        return [TensorType(x.shape[:-1] + (x.shape[-1] // node.attrs["window"],), x.dtype)]
+        return [TensorType(x.shape[:-1] + (x.shape[-1] // node.attrs["window"],), _out_dtype(node, x.dtype))]
 
     @classmethod
     def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
@@ -117,7 +127,8 @@ class AveragePoolReduce(Op):
 class GlobalPoolReduce(Op):
     """Mean over all pixels of an NHWC map: [N, H, W, C] -> [N, 1, 1, C].
 
-    attrs: in fixed point mult, shift, out_min, out_max (as AveragePoolReduce).
+    attrs: in fixed point mult, shift, out_min, out_max, optional rounding and dtype
+    (as AveragePoolReduce).
     """
 
     name = "GlobalPoolReduce"
@@ -125,7 +136,7 @@ class GlobalPoolReduce(Op):
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
         x = graph.tensors[node.inputs[0]]
-        return [TensorType((x.shape[0], 1, 1, x.shape[-1]), x.dtype)]
+        return [TensorType((x.shape[0], 1, 1, x.shape[-1]), _out_dtype(node, x.dtype))]
 
     @classmethod
     def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:

@@ -2,7 +2,8 @@
 
 Input: the canonical channels-last float graph of a model whose layers carry
 weight grids (passes/weight_grid) and whose activations pass through
-FakeQuant nodes (QONNX Quant/BipolarQuant, fused QDQ pairs).
+quantizers (passes/act_quantizers): FakeQuant (QONNX Quant/BipolarQuant, fused
+QDQ pairs), ThresholdQuant (QONNX/FINN MultiThreshold) or Trunc.
 
 For each layer Dense(x) where x is the codes q of a quantizer with scale s_x
 and zero point z_x, and W = codes_w * s_w (per row):
@@ -20,9 +21,13 @@ a sample of accumulators, so a chain that is not monotonic fails loudly.
 This covers XNOR-Net and BinaryNet (BatchNorm + sign -> one threshold) and
 DoReFa-style k-bit activations (2^k - 1 thresholds) alike.
 
+An average pool of codes followed by a Trunc (Brevitas TruncAvgPool2d) is one
+integer pool whose scale step is the truncation (passes/trunc_pool).
+
 A layer with no quantizer after it (the classifier) outputs acc; the host
 turns it into the float value with DequantizeAffine and runs the remaining
-ops in float. The model input's quantizer runs on the host (QuantizeCodes).
+ops in float. The model input's quantizer runs on the host (QuantizeCodes,
+or ThresholdCodes for a MultiThreshold).
 """
 from __future__ import annotations
 
@@ -39,11 +44,15 @@ from hwcomp.ops.dense import Dense
 from hwcomp.ops.elementwise import Add, Div, Mul, Sub
 from hwcomp.ops.norm import BatchNormalization
 from hwcomp.ops.quantizers import (DequantizeAffine, FakeQuant, MultiThreshold, QuantizeCodes, code_dtype,
-                                   quantize_codes, threshold_codes, value_params)
+                                   threshold_codes)
 from hwcomp.ops.shape import Flatten, Reshape, Transpose
-from hwcomp.ops.window import PoolReduce, SlidingWindow
+from hwcomp.ops.threshold_quant import ThresholdCodes, ThresholdQuant
+from hwcomp.ops.trunc import Trunc
+from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce, PoolReduce, SlidingWindow
 
+from .act_quantizers import CodeSpec, code_spec, float_to_codes, is_activation_quantizer, per_tensor
 from .base import only_consumer
+from .trunc_pool import scalar_gain, truncated_pool
 
 # Per-channel monotonic ops allowed between a layer and the quantizer after it.
 TAIL_OPS = (Mul, Add, Sub, Div, BatchNormalization, Relu, Clip, Transpose)
@@ -124,7 +133,8 @@ class _Integerizer:
             self.fail(node, "activation scales and zero points must be per tensor; per-channel activation "
                             "quantization is not supported")
         prev = self.codes.get(node.inputs[0])
-        vs, vz = (float(np.asarray(v).reshape(-1)[0]) for v in value_params(node))
+        spec = code_spec(node)
+        vs, vz = spec.scale, spec.zero
         if prev is not None:
             # QDQ files re-quantize after MaxPool/Flatten with the same parameters: a no-op on codes.
             same = (prev.scale == float(np.asarray(s).reshape(-1)[0]) and prev.zero == float(np.asarray(z).reshape(-1)[0])
@@ -154,6 +164,44 @@ class _Integerizer:
         ins = [c.tensor] + [self.as_float(t) for t in node.inputs[1:] if t]
         out = self.emit(node.name, node.op, ins, f"{node.outputs[0]}_codes", attrs)
         self.codes[node.outputs[0]] = Codes(out, c.attrs, c.scale, c.zero)
+
+    def threshold_input(self, node: Node) -> None:
+        """A MultiThreshold on a float tensor (the model input): its counts on the host."""
+        if node.inputs[0] in self.codes:
+            self.fail(node, "re-thresholds codes of another quantizer with no layer between them; supported: "
+                            "a MultiThreshold on the model input or after a quantized layer")
+        spec = code_spec(node)
+        q = self.emit(node.name, ThresholdCodes, [self.as_float(node.inputs[0])], f"{node.outputs[0]}_codes",
+                      {"axis": node.attrs["axis"]}, {"thresholds": node.params["thresholds"]})
+        self.codes[node.outputs[0]] = Codes(q, spec.attrs, spec.scale, spec.zero)
+
+    def truncated_pool(self, node: Node) -> bool:
+        """Average pooling of codes, then (past layout ops and scalar Muls) a Trunc: one integer
+        pool (passes/trunc_pool). False, changing nothing, when no Trunc follows."""
+        path, t = [], node.outputs[0]
+        while (u := only_consumer(self.src, t)) is not None and u.op is not Trunc:
+            if not (u.op is Transpose or u.op.shape_only or scalar_gain(u, self.src) is not None):
+                return False
+            path.append(u)
+            t = u.outputs[0]
+        if u is None:
+            return False
+        c = self.codes[node.inputs[0]]
+        shape = self.src.tensors[node.inputs[0]].shape
+        count = node.attrs["window"] if node.op is AveragePoolReduce else shape[1] * shape[2]
+        gain = float(np.prod([scalar_gain(n, self.src) or 1.0 for n in path]))
+        try:
+            attrs, spec = truncated_pool(CodeSpec(c.attrs, c.scale, c.zero), count, gain, u)
+        except HwcompError as e:
+            self.fail(u, str(e))
+        q = self.emit(node.name, node.op, [c.tensor], f"{node.outputs[0]}_codes", dict(node.attrs, **attrs))
+        for n in path:  # the layout ops, now on codes; the gains are in the Trunc's scale
+            if scalar_gain(n, self.src) is None:
+                q = self.emit(n.name, n.op, [q] + [self.as_float(x) for x in n.inputs[1:] if x],
+                              f"{n.outputs[0]}_codes", dict(n.attrs))
+        self.done.update([n.name for n in path] + [u.name])
+        self.codes[u.outputs[0]] = Codes(q, spec.attrs, spec.scale, spec.zero)
+        return True
 
     def dense(self, node: Node) -> None:
         x = self.codes[node.inputs[0]]
@@ -186,17 +234,20 @@ class _Integerizer:
                                          out if out in self.src.outputs else f"{out}_float",
                                                      {"axis": len(self.g.tensors[acc].shape) - 1}, affine)
             return
+        spec = code_spec(fq)
+        if spec.attrs["qmin"] is None:
+            self.fail(fq, "a Trunc with 5 inputs (QONNX Trunc v1) does not bound its codes; after a layer, "
+                          "supported: Trunc v2 (6 inputs, with an output bit width clamp)")
         thresholds, desc, base = self.thresholds(node, tail, fq, affine, lo, hi)
         q = self.emit(f"{node.name}_thresholds", MultiThreshold, [acc], f"{fq.outputs[0]}_codes",
-                      {"axis": len(self.g.tensors[acc].shape) - 1, "base": base, "dtype": code_dtype(fq.attrs)},
+                      {"axis": len(self.g.tensors[acc].shape) - 1, "base": base, "dtype": code_dtype(spec.attrs)},
                       {"thresholds": thresholds, "descending": desc})
         for n in [n for n in tail if n.op is Transpose] + moves:  # the layout ops and pools, now on codes
             ins = [q] + [self.as_float(t) for t in n.inputs[1:] if t]
             q = self.emit(n.name, n.op, ins, f"{n.outputs[0]}_codes", dict(n.attrs))
         self.done.update(n.name for n in tail + moves)
         self.done.add(fq.name)
-        self.codes[fq.outputs[0]] = Codes(q, dict(fq.attrs), *(float(np.asarray(v).reshape(-1)[0])
-                                                               for v in value_params(fq)))
+        self.codes[fq.outputs[0]] = Codes(q, spec.attrs, spec.scale, spec.zero)
 
     def tail(self, node: Node) -> tuple[list[Node], list[Node], Node | None]:
         """The per-channel ops from the layer to the next quantizer; the max pools and reshapes
@@ -207,14 +258,14 @@ class _Integerizer:
     def _tail_from(self, t: str) -> tuple[list[Node], list[Node], Node | None]:
         ops, moves = [], []
         while (u := only_consumer(self.src, t)) is not None:
-            if u.op is FakeQuant:
+            if is_activation_quantizer(u):
                 if not moves:
                     # quantize -> per-channel ops -> quantize (torch's QDQ puts Relu between two
                     # quantizers) is one monotonic map too: the first quantizer joins the tail
                     more, more_moves, last = self._tail_from(u.outputs[0])
                     if last is not None and more:
                         return ops + [u] + more, more_moves, last
-                if np.size(u.params["scale"]) != 1 or np.size(u.params["zero_point"]) != 1:
+                if not per_tensor(u):
                     self.fail(u, "activation scales and zero points must be per tensor; per-channel "
                                  "activation quantization is not supported")
                 return ops, moves, u
@@ -236,11 +287,11 @@ class _Integerizer:
         for n in tail:
             ins = [v] + [self.src.constants[t] if t else None for t in n.inputs[1:]]
             v = n.op.execute(n, ins, self.src)[0]
-        q = quantize_codes(v, fq.attrs, fq.params["scale"], fq.params["zero_point"])
-        return q.reshape(m, c)
+        return float_to_codes(fq, v).reshape(m, c)
 
     def thresholds(self, node, tail, fq, affine, lo, hi):
-        qmin, qmax = (0, 1) if fq.attrs.get("bipolar") else (fq.attrs["qmin"], fq.attrs["qmax"])
+        a = code_spec(fq).attrs
+        qmin, qmax = (0, 1) if a.get("bipolar") else (a["qmin"], a["qmax"])
         levels = np.arange(qmin + 1, qmax + 1)                       # K = qmax - qmin thresholds
         c, k = len(lo), len(levels)
         f = lambda a: self.tail_codes(tail, fq, affine, a)           # noqa: E731  [M, C] -> [M, C]
@@ -290,6 +341,13 @@ class _Integerizer:
             data = node.inputs[0] if node.inputs else None
             if node.op is FakeQuant:
                 self.quantizer(node)
+            elif node.op is ThresholdQuant:
+                self.threshold_input(node)
+            elif node.op is Trunc:
+                self.fail(node, "supported: a Trunc after average pooling of quantized codes (Brevitas "
+                                "TruncAvgPool2d) or after a quantized layer and its per-channel ops")
+            elif node.op in (AveragePoolReduce, GlobalPoolReduce) and data in self.codes and self.truncated_pool(node):
+                pass  # the pool and its Trunc are one integer pool now
             elif node.op is Dense and data in self.codes:
                 self.dense(node)
             elif node.op is Dense and "weight_grid" in node.attrs:

@@ -24,6 +24,7 @@ from hwcomp.ops.linear import Gemm, MatMul
 from hwcomp.ops.quantizers import DequantizeLinear, FakeQuant, QuantizeLinear, code_dtype, value_params
 from hwcomp.ops.shape import Transpose
 
+from .act_quantizers import is_activation_quantizer
 from .base import Pass
 
 # (op, weight input index) -> axis of the output channel in the weight tensor
@@ -162,4 +163,4 @@ fuse_qdq_pairs = Pass("fuse_qdq_pairs", _fuse_qdq)
 
 
 def has_quantizers(graph: Graph) -> bool:
-    return any(n.op is FakeQuant or "weight_grid" in n.attrs for n in graph.nodes())
+    return any(is_activation_quantizer(n) or "weight_grid" in n.attrs for n in graph.nodes())

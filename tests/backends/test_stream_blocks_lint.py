@@ -24,6 +24,12 @@ CORNERS = {
     "pool_avg_pow2": PoolUnit.average(4, 7, 4, 8, True, 8, True),
     "pool_sum_window1_wide_out": PoolUnit(SUM, 1, 2, 2, 4, True, Scale.to_type(1, 0, 12, True)),
     "pool_sum_shift_beyond_product": PoolUnit(SUM, 4, 2, 1, 3, False, Scale.to_type(3, 12, 3, False)),
+    # the other roundings of the shift (a QONNX Trunc after average pooling)
+    "pool_sum_half_even": PoolUnit(SUM, 4, 3, 2, 4, True, Scale(1, 2, 4, True, -8, 7, rounding="half_even")),
+    "pool_sum_floor_narrow_out": PoolUnit(SUM, 9, 2, 2, 4, False, Scale(1, 4, 3, False, 0, 7, rounding="floor")),
+    "pool_sum_ceil_shift_beyond_product": PoolUnit(SUM, 4, 2, 1, 3, False,
+                                                   Scale(3, 12, 3, False, 0, 7, rounding="ceil")),
+    "gap_half_down": GlobalPoolUnit(SUM, 16, 3, 1, 5, True, Scale(1, 3, 6, True, -32, 31, rounding="half_down")),
     "gap_max": GlobalPoolUnit(MAX, 9, 3, 1, 5, False),
     "gap_avg": GlobalPoolUnit.average(49, 8, 8, 8, False, 8, False),
     # add: mixed signedness, shifts on either side, ReLU, output wider than the sum

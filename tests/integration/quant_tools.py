@@ -22,7 +22,25 @@ from train_mlp import digits_split  # noqa: E402  (same 80/20 split as the other
 __all__ = ["digits_split", "brevitas_mlp", "export_brevitas", "resave_external", "torch_forward",
            "qonnx_forward", "float_mlp", "export_float", "quantize_qdq", "ort_forward", "qdq_output_codes",
            "hwcomp_float_forward", "float_cnn", "quantize_qoperator", "quantize_dynamic", "freeze_dynamic",
-           "torch_quantized"]
+           "torch_quantized", "clamp_qonnx_ir"]
+
+ORT_MAX_IR = 10  # onnxruntime 1.31 loads IR <= 13; qonnx 1.0.0 stamps onnx.IR_VERSION (14 with onnx 1.23)
+
+
+def clamp_qonnx_ir(monkeypatch) -> None:
+    """Make qonnx's executor write models onnxruntime loads (for the calling test only)."""
+    import qonnx.core.onnx_exec as onnx_exec
+    import qonnx.util.basic as basic
+
+    make = basic.qonnx_make_model
+
+    def clamped(graph, **kw):
+        m = make(graph, **kw)
+        m.ir_version = min(m.ir_version, ORT_MAX_IR)
+        return m
+
+    monkeypatch.setattr(basic, "qonnx_make_model", clamped)
+    monkeypatch.setattr(onnx_exec, "qonnx_make_model", clamped)
 
 
 def _train(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed: int) -> None:

@@ -35,7 +35,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:fast_hadamard_transform package not found:UserWarning"),
 ]
 N_RTL = 64  # digits simulated per build
-ORT_MAX_IR = 10  # onnxruntime 1.31 loads IR <= 13; qonnx 1.0.0 stamps onnx.IR_VERSION (14 with onnx 1.23)
 
 # name -> (activation, exporter uses torch.export, re-saved with external data)
 BREVITAS = {"w1a1": ("bipolar", False, True), "w1a2": ("relu2", True, False)}
@@ -70,18 +69,7 @@ def brevitas_model(request, tmp_path_factory, digits):
 def qonnx_exec(monkeypatch):
     """qonnx's executor with the IR-version clamp, patched for this test only."""
     pytest.importorskip("qonnx")
-    import qonnx.core.onnx_exec as onnx_exec
-    import qonnx.util.basic as basic
-
-    make = basic.qonnx_make_model
-
-    def clamped(graph, **kw):
-        m = make(graph, **kw)
-        m.ir_version = min(m.ir_version, ORT_MAX_IR)
-        return m
-
-    monkeypatch.setattr(basic, "qonnx_make_model", clamped)
-    monkeypatch.setattr(onnx_exec, "qonnx_make_model", clamped)
+    qt.clamp_qonnx_ir(monkeypatch)
     return qt.qonnx_forward
 
 
