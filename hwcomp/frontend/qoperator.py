@@ -1,8 +1,8 @@
 """onnxruntime's QOperator format -> QDQ form with the same integer arithmetic.
 
 onnxruntime.quantization (QuantFormat.QOperator) writes integer operators:
-QLinearConv, QLinearMatMul, com.microsoft QGemm, and for dynamic quantization
-MatMulInteger / ConvInteger. Each computes an exact integer accumulator and,
+QLinearConv, QLinearMatMul, com.microsoft QGemm and QLinearGlobalAveragePool,
+and for dynamic quantization MatMulInteger / ConvInteger. Each computes an exact integer accumulator and,
 for the QLinear ones, requantizes it in float32 as onnxruntime's MLAS does:
 
     acc  = sum (x - zx) * (w - zw) + bias                  (int32)
@@ -33,10 +33,11 @@ from onnx import helper, numpy_helper
 from hwcomp.errors import HwcompError
 
 QOPERATOR = {("", "QLinearConv"), ("", "QLinearMatMul"), ("com.microsoft", "QGemm"),
-             ("", "MatMulInteger"), ("", "ConvInteger")}
+             ("", "MatMulInteger"), ("", "ConvInteger"), ("com.microsoft", "QLinearGlobalAveragePool")}
 # ops that onnxruntime applies to codes and that commute with dequantization
 ON_CODES = ("MaxPool", "GlobalMaxPool", "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Identity")
-SUPPORTED_TEXT = ("QLinearConv, QLinearMatMul, MatMulInteger, ConvInteger, com.microsoft.QGemm; on codes: "
+SUPPORTED_TEXT = ("QLinearConv, QLinearMatMul, MatMulInteger, ConvInteger, com.microsoft.QGemm, "
+                  "com.microsoft.QLinearGlobalAveragePool; on codes: "
                   + ", ".join(ON_CODES))
 EXACT_LIMIT = 1 << 24  # integers float32 holds exactly
 
@@ -221,8 +222,43 @@ class _Rewriter:
                   f"{n.name}_quant")
         self.codes[n.output[0]] = zp
 
+    def global_average_pool(self, n, idx, shape: tuple) -> None:
+        """onnxruntime sums the codes as integers and requantizes the sum minus zx * K by
+        M = f32(sx / f32(sy * K)): a depthwise convolution with a kernel of ones over the
+        whole image gives that sum exactly."""
+        if len(shape) != 4:
+            self.fail(n, idx, f"input of shape {list(shape)} is not supported; supported: NCHW")
+        c, h, w = shape[1:]
+        sx, sy = self.scale(n, idx, 1, "x_scale"), self.scale(n, idx, 3, "y_scale")
+        x = self.codes_in(n, idx, 0, self.zero(n, idx, 2, "x_zero_point"), "input")
+        ones = self.const(f"{n.name}_ones", np.ones((c, 1, h, w), np.int8))
+        wf = self.unique(f"{n.name}_ones_int")
+        self.emit("DequantizeLinear", [ones, self.one], [wf], f"{n.name}_dq_w")
+        acc = self.unique(f"{n.output[0]}_acc")
+        self.emit("Conv", [x, wf], [acc], f"{n.name}_sum", group=int(c), kernel_shape=[int(h), int(w)])
+        m = np.float32(sx.reshape(())) / (np.float32(sy.reshape(())) * np.float32(h * w))
+        self.requantize(n, acc, np.asarray(m, np.float32), self.zero(n, idx, 4, "y_zero_point"), n.output[0])
+
+    def finish_pools(self, pending: list[tuple[int, int, onnx.NodeProto]], opset_import) -> None:
+        """Global average pools need their input's shape: infer it on the rewritten graph."""
+        probe = helper.make_model(helper.make_graph(
+            self.nodes, "probe", list(self.graph.input), list(self.graph.output),
+            list(self.graph.initializer) + self.new_inits), opset_imports=opset_import)
+        inferred = onnx.shape_inference.infer_shapes(probe)
+        shapes = {v.name: tuple(d.dim_value for d in v.type.tensor_type.shape.dim)
+                  for v in list(inferred.graph.value_info) + list(inferred.graph.input)}
+        for pos, idx, n in reversed(pending):
+            shape = shapes.get(n.input[0])
+            if not shape or min(shape[1:], default=0) < 1:  # the batch may be dynamic
+                self.fail(n, idx, "the shape of its input is unknown; supported: statically shaped inputs")
+            done, self.nodes = self.nodes, []
+            self.global_average_pool(n, idx, shape)
+            done[pos:pos + 1] = self.nodes
+            self.nodes = done
+
     # -- driver ---------------------------------------------------------------
-    def run(self) -> list[onnx.NodeProto]:
+    def run(self, opset_import) -> list[onnx.NodeProto]:
+        pools = []  # (position in self.nodes, index, node): rewritten once shapes are known
         for idx, n in enumerate(self.graph.node):
             dom = _domain(n)
             if dom == "" and n.op_type == "DynamicQuantizeLinear":
@@ -235,6 +271,13 @@ class _Rewriter:
                 self.qlinear_matmul(n, idx)
             elif dom == "com.microsoft" and n.op_type == "QGemm":
                 self.qgemm(n, idx)
+            elif dom == "com.microsoft" and n.op_type == "QLinearGlobalAveragePool":
+                if {a.name: helper.get_attribute_value(a) for a in n.attribute}.get("channels_last", 0):
+                    self.fail(n, idx, "channels_last=1 is not supported; supported: NCHW")
+                self.get(n, idx, 4, "y_zero_point")  # a constant, checked now
+                pools.append((len(self.nodes), idx, n))
+                self.nodes.append(n)
+                self.codes[n.output[0]] = self.zero(n, idx, 4, "y_zero_point").reshape(())
             elif dom == "" and n.op_type in ("MatMulInteger", "ConvInteger"):
                 self.integer_op(n, idx, conv=n.op_type == "ConvInteger")
             elif dom == "" and n.op_type == "QuantizeLinear":
@@ -251,6 +294,8 @@ class _Rewriter:
             else:
                 self.check_reads(n, idx)
                 self.nodes.append(n)
+        if pools:
+            self.finish_pools(pools, opset_import)
         return self.nodes
 
     def check_reads(self, n, idx) -> None:
@@ -273,7 +318,7 @@ def desugar_qoperator(model: onnx.ModelProto, label: str) -> onnx.ModelProto:
     if not any(is_qoperator(n) or n.op_type == "DynamicQuantizeLinear" for n in model.graph.node):
         return model
     rw = _Rewriter(model, label)
-    nodes = rw.run()
+    nodes = rw.run(model.opset_import)
     out = onnx.ModelProto()
     out.CopyFrom(model)
     del out.graph.node[:]

@@ -22,7 +22,7 @@ from train_mlp import digits_split  # noqa: E402  (same 80/20 split as the other
 __all__ = ["digits_split", "brevitas_mlp", "export_brevitas", "resave_external", "torch_forward",
            "qonnx_forward", "float_mlp", "export_float", "quantize_qdq", "ort_forward", "qdq_output_codes",
            "hwcomp_float_forward", "float_cnn", "quantize_qoperator", "quantize_dynamic", "freeze_dynamic",
-           "torch_quantized", "clamp_qonnx_ir"]
+           "torch_quantized", "clamp_qonnx_ir", "float_gap_cnn"]
 
 ORT_MAX_IR = 10  # onnxruntime 1.31 loads IR <= 13; qonnx 1.0.0 stamps onnx.IR_VERSION (14 with onnx 1.23)
 
@@ -158,6 +158,18 @@ def float_cnn(seed: int = 0, epochs: int = 6) -> torch.nn.Module:
     nn = torch.nn
     model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 10))
+    xtr, _, ytr, _ = digits_split()
+    _train(model, xtr.reshape(-1, 1, 8, 8), ytr, epochs, lr=3e-3, seed=seed)
+    return model
+
+
+def float_gap_cnn(seed: int = 0, epochs: int = 20) -> torch.nn.Module:
+    """Float CNN ending in global average pooling: conv3x3(16)-ReLU-maxpool, conv3x3(32)-ReLU, GAP, linear(10)."""
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1),
+                          nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
     xtr, _, ytr, _ = digits_split()
     _train(model, xtr.reshape(-1, 1, 8, 8), ytr, epochs, lr=3e-3, seed=seed)
     return model

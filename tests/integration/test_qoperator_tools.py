@@ -1,8 +1,10 @@
 """onnxruntime's QOperator and dynamic quantization, and torch's own quantized export, made at test time.
 
-A float MLP (Gemm) and a float CNN (Conv, BatchNorm, MaxPool, Gemm) are trained on digits,
+A float MLP (Gemm), a float CNN (Conv, BatchNorm, MaxPool, Gemm) and one ending in global
+average pooling are trained on digits,
 exported with torch, and quantized by onnxruntime:
-- quantize_static, QuantFormat.QOperator: QLinearConv, com.microsoft QGemm, MaxPool on codes;
+- quantize_static, QuantFormat.QOperator: QLinearConv, com.microsoft QGemm and
+  QLinearGlobalAveragePool, MaxPool on codes;
   int8 activations per tensor and uint8 activations with per-channel weights;
 - quantize_dynamic: DynamicQuantizeLinear + MatMulInteger / ConvInteger. hwcomp refuses the
   dynamic scales; `freeze_dynamic` replaces only DynamicQuantizeLinear by the static
@@ -42,6 +44,7 @@ MODELS = {
     "mlp_matmulinteger": ("mlp", ("dynamic", ["MatMul", "Gemm"]), {"MatMulInteger"}),
     "cnn_convinteger": ("cnn", ("dynamic", ["Conv", "MatMul", "Gemm"]), {"ConvInteger", "MatMulInteger"}),
     "mlp_torch_qdq": ("mlp", ("torch",), {"QuantizeLinear", "Cast", "DequantizeLinear", "Gemm"}),
+    "gap_qop_u8_per_channel": ("gap", ("qoperator", False, True), {"QLinearConv", "QLinearGlobalAveragePool"}),
 }
 
 
@@ -60,7 +63,8 @@ def digits():
 def float_models(root):
     mlp = qt.float_mlp(seed=0)
     return {"mlp": qt.export_float(mlp, root / "mlp_fp32.onnx", MLP), "mlp_module": mlp,
-            "cnn": qt.export_float(qt.float_cnn(seed=0), root / "cnn_fp32.onnx", CNN)}
+            "cnn": qt.export_float(qt.float_cnn(seed=0), root / "cnn_fp32.onnx", CNN),
+            "gap": qt.export_float(qt.float_gap_cnn(seed=0), root / "gap_fp32.onnx", CNN)}
 
 
 def _shape(name: str) -> tuple:
@@ -138,10 +142,11 @@ def test_dynamic_quantization_is_refused(quantized, tmp_path, name):
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("name", ["cnn_qop_s8", "mlp_torch_qdq"])
+@pytest.mark.parametrize("name", ["cnn_qop_s8", "mlp_torch_qdq", "gap_qop_u8_per_channel"])
 def test_rtl_bit_exact(quantized, digits, tmp_path, name):
     """cnn_qop_s8 pads convolutions whose zero point is -128 with that code; mlp_torch_qdq
-    thresholds each accumulator through quantize -> ReLU -> quantize at once."""
+    thresholds each accumulator through quantize -> ReLU -> quantize at once; the global
+    average pool of gap_qop_u8_per_channel is a depthwise sum with thresholds."""
     m = quantized[name]
     compile_model(m["path"], tmp_path / "build")
     sim = simulate_build(tmp_path / "build", (m["x"][:N_RTL], digits[3][:N_RTL]))
