@@ -54,6 +54,7 @@ class _Rewriter:
     def __init__(self, model: onnx.ModelProto, label: str) -> None:
         self.label = label
         self.graph = model.graph
+        self.opset_import = model.opset_import
         self.consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
         for n in model.graph.node:
             if n.op_type == "Constant" and _domain(n) == "" and n.attribute and n.attribute[0].name == "value":
@@ -183,7 +184,7 @@ class _Rewriter:
                         n.output[0])
 
     def qgemm(self, n, idx) -> None:
-        at = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        at = _attrs(n)
         if at.get("transA", 0):
             self.fail(n, idx, "transA=1 is not supported; supported: transA=0")
         trans_b = int(at.get("transB", 0))
@@ -239,11 +240,11 @@ class _Rewriter:
         m = np.float32(sx.reshape(())) / (np.float32(sy.reshape(())) * np.float32(h * w))
         self.requantize(n, acc, np.asarray(m, np.float32), self.zero(n, idx, 4, "y_zero_point"), n.output[0])
 
-    def finish_pools(self, pending: list[tuple[int, int, onnx.NodeProto]], opset_import) -> None:
+    def finish_pools(self, pending: list[tuple[int, int, onnx.NodeProto]]) -> None:
         """Global average pools need their input's shape: infer it on the rewritten graph."""
         probe = helper.make_model(helper.make_graph(
             self.nodes, "probe", list(self.graph.input), list(self.graph.output),
-            list(self.graph.initializer) + self.new_inits), opset_imports=opset_import)
+            list(self.graph.initializer) + self.new_inits), opset_imports=self.opset_import)
         inferred = onnx.shape_inference.infer_shapes(probe)
         shapes = {v.name: tuple(d.dim_value for d in v.type.tensor_type.shape.dim)
                   for v in list(inferred.graph.value_info) + list(inferred.graph.input)}
@@ -257,7 +258,7 @@ class _Rewriter:
             self.nodes = done
 
     # -- driver ---------------------------------------------------------------
-    def run(self, opset_import) -> list[onnx.NodeProto]:
+    def run(self) -> list[onnx.NodeProto]:
         pools = []  # (position in self.nodes, index, node): rewritten once shapes are known
         for idx, n in enumerate(self.graph.node):
             dom = _domain(n)
@@ -272,9 +273,8 @@ class _Rewriter:
             elif dom == "com.microsoft" and n.op_type == "QGemm":
                 self.qgemm(n, idx)
             elif dom == "com.microsoft" and n.op_type == "QLinearGlobalAveragePool":
-                if {a.name: helper.get_attribute_value(a) for a in n.attribute}.get("channels_last", 0):
+                if _attrs(n).get("channels_last", 0):
                     self.fail(n, idx, "channels_last=1 is not supported; supported: NCHW")
-                self.get(n, idx, 4, "y_zero_point")  # a constant, checked now
                 pools.append((len(self.nodes), idx, n))
                 self.nodes.append(n)
                 self.codes[n.output[0]] = self.zero(n, idx, 4, "y_zero_point").reshape(())
@@ -285,7 +285,7 @@ class _Rewriter:
                 zp = self.get(n, idx, 2, "y_zero_point", optional=True)
                 self.codes[n.output[0]] = np.zeros((), np.uint8) if zp is None else zp.reshape(())
             elif dom == "" and n.op_type == "Cast" and n.input[0] in self.integer_outputs:
-                to = {a.name: helper.get_attribute_value(a) for a in n.attribute}.get("to")
+                to = _attrs(n).get("to")
                 if to != onnx.TensorProto.FLOAT:
                     self.fail(n, idx, "supported after MatMulInteger/ConvInteger: Cast to float")
                 self.emit("Identity", [n.input[0]], [n.output[0]], n.name or f"Cast_{idx}")
@@ -295,7 +295,7 @@ class _Rewriter:
                 self.check_reads(n, idx)
                 self.nodes.append(n)
         if pools:
-            self.finish_pools(pools, opset_import)
+            self.finish_pools(pools)
         return self.nodes
 
     def check_reads(self, n, idx) -> None:
@@ -318,7 +318,7 @@ def desugar_qoperator(model: onnx.ModelProto, label: str) -> onnx.ModelProto:
     if not any(is_qoperator(n) or n.op_type == "DynamicQuantizeLinear" for n in model.graph.node):
         return model
     rw = _Rewriter(model, label)
-    nodes = rw.run(model.opset_import)
+    nodes = rw.run()
     out = onnx.ModelProto()
     out.CopyFrom(model)
     del out.graph.node[:]

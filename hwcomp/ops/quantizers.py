@@ -29,18 +29,24 @@ from hwcomp.ir.tensor import TensorType
 from .base import Op, register
 from .onnx_common import OnnxOp, required_constant, shape_of
 
+# QONNX's rounding modes on float32 values (Quant takes the first four, Trunc all but ROUND_TO_ZERO)
+ROUND_FUNCS = {
+    "ROUND": np.round,                    # half to even
+    "HALF_EVEN": np.round,
+    "FLOOR": np.floor,
+    "CEIL": np.ceil,
+    "ROUND_TO_ZERO": np.trunc,
+    "DOWN": np.trunc,                     # toward zero
+    "UP": lambda v: np.sign(v) * np.ceil(np.abs(v)),                          # away from zero
+    "HALF_UP": lambda v: np.sign(v) * np.floor(np.abs(v) + np.float32(0.5)),  # ties away from zero
+    "HALF_DOWN": lambda v: np.sign(v) * np.ceil(np.abs(v) - np.float32(0.5)), # ties toward zero
+}
 ROUNDING = ("ROUND", "FLOOR", "CEIL", "ROUND_TO_ZERO")
 QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas")
 
 
 def _round(v: np.ndarray, mode: str) -> np.ndarray:
-    if mode == "ROUND":
-        return np.round(v)  # half to even
-    if mode == "FLOOR":
-        return np.floor(v)
-    if mode == "CEIL":
-        return np.ceil(v)
-    return np.trunc(v)
+    return ROUND_FUNCS[mode](v)
 
 
 def int_code_range(bits: int, signed: bool, narrow: bool) -> tuple[int, int]:

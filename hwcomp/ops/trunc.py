@@ -24,19 +24,9 @@ from hwcomp.ir.tensor import TensorType
 
 from .base import register
 from .onnx_common import OnnxOp, float_type, required_constant, shape_of
-from .quantizers import bit_width, broadcast_param, check_scale, int_code_range
+from .quantizers import ROUND_FUNCS, bit_width, broadcast_param, check_scale, int_code_range
 
-# qonnx's rounding modes, on float32 values
-ROUNDING = {
-    "ROUND": np.round,                    # half to even
-    "HALF_EVEN": np.round,
-    "FLOOR": np.floor,
-    "CEIL": np.ceil,
-    "DOWN": np.trunc,                     # toward zero
-    "UP": lambda v: np.sign(v) * np.ceil(np.abs(v)),                        # away from zero
-    "HALF_UP": lambda v: np.sign(v) * np.floor(np.abs(v) + np.float32(0.5)),   # ties away from zero
-    "HALF_DOWN": lambda v: np.sign(v) * np.ceil(np.abs(v) - np.float32(0.5)),  # ties toward zero
-}
+ROUNDING = {m: ROUND_FUNCS[m] for m in ("ROUND", "HALF_EVEN", "FLOOR", "CEIL", "DOWN", "UP", "HALF_UP", "HALF_DOWN")}
 
 
 def trunc_codes(node: Node, x: np.ndarray) -> np.ndarray:

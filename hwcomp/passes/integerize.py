@@ -238,7 +238,7 @@ class _Integerizer:
         if spec.attrs["qmin"] is None:
             self.fail(fq, "a Trunc with 5 inputs (QONNX Trunc v1) does not bound its codes; after a layer, "
                           "supported: Trunc v2 (6 inputs, with an output bit width clamp)")
-        thresholds, desc, base = self.thresholds(node, tail, fq, affine, lo, hi)
+        thresholds, desc, base = self.thresholds(node, tail, fq, spec, affine, lo, hi)
         q = self.emit(f"{node.name}_thresholds", MultiThreshold, [acc], f"{fq.outputs[0]}_codes",
                       {"axis": len(self.g.tensors[acc].shape) - 1, "base": base, "dtype": code_dtype(spec.attrs)},
                       {"thresholds": thresholds, "descending": desc})
@@ -289,8 +289,8 @@ class _Integerizer:
             v = n.op.execute(n, ins, self.src)[0]
         return float_to_codes(fq, v).reshape(m, c)
 
-    def thresholds(self, node, tail, fq, affine, lo, hi):
-        a = code_spec(fq).attrs
+    def thresholds(self, node, tail, fq, spec, affine, lo, hi):
+        a = spec.attrs
         qmin, qmax = (0, 1) if a.get("bipolar") else (a["qmin"], a["qmax"])
         levels = np.arange(qmin + 1, qmax + 1)                       # K = qmax - qmin thresholds
         c, k = len(lo), len(levels)

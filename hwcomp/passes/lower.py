@@ -100,15 +100,21 @@ def _xnor(g: Graph, dense: Node, mt: Node | None) -> tuple[list[Node], str, dict
     return [dense, mt], mt.outputs[0], attrs, {"weight": bits, "thresholds": t_p[:, None]}
 
 
+def _bits_shift(dense: Node):
+    """Bipolar input, multi-bit weights: acc = 2 (W b) + shift on the bits b (0/1), shift = bias - rowsum(W)."""
+    w = np.asarray(dense.params["weight"], np.int64)
+    return np.asarray(dense.params["bias"], np.int64) - w.sum(axis=1)
+
+
 def _bits_times_weights(g: Graph, dense: Node, mt: Node | None) -> tuple[list[Node], str, dict, dict]:
     """Bipolar input, multi-bit weights: the unit computes a = W b on the bits b (0/1);
-    the layer's accumulator is acc = 2a + shift[r], shift = bias - rowsum(W)."""
+    the layer's accumulator is acc = 2a + shift[r] (_bits_shift)."""
     w = np.asarray(dense.params["weight"], np.int64)
     lo, hi = np.minimum(w, 0).sum(axis=1), np.maximum(w, 0).sum(axis=1)
     width, _ = bits_for_range(min(int(lo.min()), -1), max(int(hi.max()), 1))
     attrs = dict(_plain_attrs(dense, Int(width)), acc_dtype=Int(width))
     params = {"weight": w, "bias": np.zeros(w.shape[0], np.int64)}
-    shift = np.asarray(dense.params["bias"], np.int64) - w.sum(axis=1)
+    shift = _bits_shift(dense)
     if mt is None:
         return [dense], dense.outputs[0], attrs, params
     # 2a + shift >= T  <=>  a >= ceil((T - shift) / 2)
@@ -157,10 +163,8 @@ def _lower(graph: Graph) -> tuple[Graph, bool]:
         g.add_node(node)
         if mt is None and x_bipolar:  # the unit outputs (acc - shift) / 2, not acc
             g.tensors[out] = MatrixVectorUnit.infer(node, g)[0]
-            w = np.asarray(dense.params["weight"], np.int64)
             xnor = attrs.get("kind") == "xnor"
-            shift = -w.shape[1] if xnor else np.asarray(dense.params["bias"], np.int64) - w.sum(axis=1)
-            _retarget_host_affine(g, out, shift)
+            _retarget_host_affine(g, out, -np.shape(dense.params["weight"])[1] if xnor else _bits_shift(dense))
         g.remove_unused()
         return g, True
     return g, False
