@@ -220,8 +220,13 @@ class _Integerizer:
             self.fail(node, f"weight codes exceed {wdt}")
         wq = wq.astype(np.int64)
         xmin, xmax = (-1, 1) if x.attrs.get("bipolar") else (x.attrs["qmin"], x.attrs["qmax"])
-        lo, hi = _dense_bounds(wq, xmin, xmax)
-        width, _ = bits_for_range(min(int(lo.min()), -1), max(int(hi.max()), 1))
+        lo, hi = _dense_bounds(wq, xmin, xmax)   # reachable accumulators: the threshold search
+        # The width holds every input the code type admits (docs/numerics.md rule 4, as check_layer
+        # and the RTL bound it), not just the quantizer's range: narrow codes -1..1 are int<2>,
+        # which admits -2; 5 MultiThreshold levels are uint<3>, which admits 7.
+        xt = self.g.tensors[x.tensor].dtype
+        tlo, thi = _dense_bounds(wq, -1, 1) if xt.is_bipolar else _dense_bounds(wq, xt.min_int, xt.max_int)
+        width, _ = bits_for_range(min(int(tlo.min()), -1), max(int(thi.max()), 1))
         acc = self.emit(node.name, Dense, [x.tensor], f"{node.outputs[0]}_acc",
                         {"acc_dtype": Int(width), "weight_dtype": wdt},
                         {"weight": wq, "bias": np.zeros(wq.shape[0], np.int64)})
