@@ -9,21 +9,18 @@ from typing import Callable
 
 import numpy as np
 
-from hwcomp.backends.netlist import top_module_name as netlist_top_name
-from hwcomp.backends.netlist import write_netlist
 from hwcomp.backends.verilog import top_module_name, write_verilog
+from hwcomp.design_file import DesignFile
 from hwcomp.errors import HwcompError
 from hwcomp.frontend.onnx import load_onnx
-from hwcomp.hw.chain import hardware_blocks
-from hwcomp.hw.dag import hardware_region, has_branches, region_io
-from hwcomp.hw.netlist_builder import build_netlist_design
+from hwcomp.hw.builder import build_design
+from hwcomp.hw.region import hardware_region, region_io
 from hwcomp.hw.support import check_hardware_support
-from hwcomp.hw.stream_design import build_stream_design
 from hwcomp.ir.graph import Graph
 from hwcomp.ir.serialize import save_graph
 from hwcomp.outdir import staged_dir, write_manifest
 from hwcomp.passes.canonicalize import canonicalize
-from hwcomp.passes.fold import fold, fold_branches
+from hwcomp.passes.fold import fold
 from hwcomp.passes.lower import lower_to_hardware
 from hwcomp.passes.lowbit import lowbit
 from hwcomp.passes.base import run_to_fixed_point
@@ -31,7 +28,7 @@ from hwcomp.passes.integerize import integerize
 from hwcomp.passes.quantize import QuantConfig, quantize
 from hwcomp.passes.weight_grid import has_quantizers
 from hwcomp.passes.streamline_transposes import to_channels_last
-from hwcomp.report.compile_report import compile_report, netlist_report
+from hwcomp.report.compile_report import compile_report
 
 Progress = Callable[[str], None]
 
@@ -97,51 +94,31 @@ def _integerized(g: Graph, quantized: Graph) -> Graph:
 
 
 def hardware_pipeline(g: Graph, calib: np.ndarray | None, cfg: QuantConfig, target_ii: int | None,
-                      pe_simd: list[tuple[int, int]] | None) -> Graph:
+                      pe_simd=None) -> Graph:
     q = integer_graph(g, calib, cfg)
     lowered = run_to_fixed_point(q, [lower_to_hardware])
-    if has_branches(lowered):
-        if pe_simd:
-            raise HwcompError("--fold sets PE/SIMD for chains of layers; this model has branches: use --ii")
-        return fold_branches(lowered, target_ii)
     return fold(lowered, target_ii, pe_simd)
 
 
-def _stream_info(top: str, files: list[Path], root: Path, hw_input: str, hw_output: str, d, i, o) -> dict:
-    """design.json: what the simulator needs to drive the top (i, o: input/output streams)."""
-    return {
-        "top": top,
-        "sources": [str(p.relative_to(root)) for p in files if p.suffix in (".v", ".sv")],
-        "hw_input": hw_input, "hw_output": hw_output,
-        "in_elems": d.in_elems, "in_pixels": d.in_pixels, "out_pixels": d.out_pixels,
-        "in_lanes": i[0], "in_width": i[1], "in_beats": d.in_beats, "s_tdata_width": d.s_tdata_width,
-        "out_elems": d.out_elems, "out_lanes": o[0], "out_width": o[1], "out_signed": o[2],
-        "out_beats": d.out_beats, "m_tdata_width": d.m_tdata_width,
-    }
-
-
-def _write_chain(hw: Graph, root: Path, model: str, options: dict) -> tuple[dict, dict]:
-    design = build_stream_design(hw)
-    blocks = hardware_blocks(hw)
+def write_design(hw: Graph, root: Path, model: str, options: dict) -> tuple[DesignFile, dict]:
+    """The one back end: build the design, write its Verilog, describe its top."""
+    design = build_design(hw)
     files = write_verilog(design, root / "rtl")
-    info = _stream_info(top_module_name(design), files, root, blocks[0].inputs[0], blocks[-1].outputs[0], design,
-                        (design.in_lanes, design.in_width), (design.out_lanes, design.out_width, design.out_signed))
-    return info, compile_report(hw, design, model, options)
-
-
-def _write_netlist(hw: Graph, root: Path, model: str, options: dict) -> tuple[dict, dict]:
-    design = build_netlist_design(hw)
     hw_in, hw_out = region_io(hw, hardware_region(hw))
-    files = write_netlist(design, root / "rtl")
-    i, o = design.stream(design.input), design.stream(design.output)
-    info = _stream_info(netlist_top_name(design), files, root, hw_in, hw_out, design, (i.lanes, i.width),
-                        (o.lanes, o.width, o.signed))
-    return info, netlist_report(hw, design, model, options)
+    i, o = design.in_stream, design.out_stream
+    info = DesignFile(
+        top=top_module_name(design), sources=tuple(str(p.relative_to(root)) for p in files if p.suffix == ".v"),
+        hw_input=hw_in, hw_output=hw_out, in_elems=design.in_elems, in_pixels=design.in_pixels, in_lanes=i.lanes,
+        in_width=i.width, in_beats=design.in_beats, s_tdata_width=design.s_tdata_width,
+        out_elems=design.out_elems, out_pixels=design.out_pixels, out_lanes=o.lanes, out_width=o.width,
+        out_signed=o.signed, out_beats=design.out_beats, m_tdata_width=design.m_tdata_width,
+        expected_ii_cycles=design.expected_ii)
+    return info, compile_report(hw, design, model, options)
 
 
 def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np.ndarray | None = None,
                   bits: str | QuantConfig = "w8a8", target_ii: int | None = None,
-                  pe_simd: list[tuple[int, int]] | None = None, input_shape=None,
+                  pe_simd=None, input_shape=None,
                   progress: Progress | None = None) -> CompileResult:
     say = progress or (lambda _msg: None)
     model, out_dir = Path(model), Path(out_dir)
@@ -152,7 +129,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         say("quantized model: integerizing with its own quantizers (thresholds from its activation functions)")
         hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd)
         options = {"bits": "from the model", "quantization": "the model's own quantizers", "target_ii": target_ii,
-                   "fold": [list(p) for p in pe_simd] if pe_simd else None}
+                   "fold": _fold_option(pe_simd)}
         return _write_build(model, out_dir, g, hw, options, say)
     check_hardware_support(to_channels_last(g), str(model))
     if calib is None:
@@ -172,10 +149,18 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         say(f"quantizing ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, {len(x)} calibration samples)")
     hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd)
     options = {"bits": cfg.spec, "quantization": "low-bit" if cfg.low_bit else "fixed point",
-               "target_ii": target_ii, "fold": [list(p) for p in pe_simd] if pe_simd else None}
+               "target_ii": target_ii, "fold": _fold_option(pe_simd)}
     if cfg.low_bit:
         options["edge_bits"] = cfg.edge_bits
     return _write_build(model, out_dir, g, hw, options, say)
+
+
+def _fold_option(pe_simd):
+    if not pe_simd:
+        return None
+    if isinstance(pe_simd, dict):
+        return {k: list(v) for k, v in sorted(pe_simd.items())}
+    return [list(p) for p in pe_simd]
 
 
 def _write_build(model: Path, out_dir: Path, g: Graph, hw: Graph, options: dict, say: Progress) -> CompileResult:
@@ -184,9 +169,8 @@ def _write_build(model: Path, out_dir: Path, g: Graph, hw: Graph, options: dict,
         (tmp / "ir").mkdir()
         save_graph(g, tmp / "ir" / "float")
         save_graph(hw, tmp / "ir" / "hw")
-        write = _write_netlist if has_branches(hw) else _write_chain
-        stream, report = write(hw, tmp, model.name, options)
-        (tmp / "design.json").write_text(json.dumps(stream, indent=1, sort_keys=True) + "\n")
+        info, report = write_design(hw, tmp, model.name, options)
+        info.write(tmp / "design.json")
         (tmp / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
         write_manifest(tmp, {"tool": "hwcomp", "kind": "build", "model": model.name})
     return CompileResult(out_dir, g, hw, report)

@@ -9,6 +9,7 @@ from typing import Callable
 import numpy as np
 
 from hwcomp.compile import load_npz, shape_batch
+from hwcomp.design_file import DesignFile
 from hwcomp.errors import HwcompError
 from hwcomp.hw.design import pack_pixels, unpack_pixels
 from hwcomp.ir.execute import execute
@@ -30,7 +31,7 @@ def simulate_build(build_dir: str | Path, data: str | Path | tuple[np.ndarray, n
     say = progress or (lambda _m: None)
     root = Path(build_dir).resolve()
     read_manifest(root)
-    d = json.loads((root / "design.json").read_text())
+    d = DesignFile.read(root / "design.json")
     report = json.loads((root / "report.json").read_text())
     fg, hw = load_graph(root / "ir" / "float"), load_graph(root / "ir" / "hw")
     if isinstance(data, tuple):
@@ -47,22 +48,22 @@ def simulate_build(build_dir: str | Path, data: str | Path | tuple[np.ndarray, n
     say(f"executing the IR on {len(x)} samples")
     float_out = execute(fg, {fg.inputs[0]: x})[fg.outputs[0]]
     ref = execute(hw, {hw.inputs[0]: x}, keep_all=True)
-    hw_in, hw_out = ref[d["hw_input"]].reshape(len(x), -1), ref[d["hw_output"]].reshape(len(x), -1)
-    words = pack_pixels(hw_in, d["in_pixels"], d["in_lanes"], d["in_width"])
+    hw_in, hw_out = ref[d.hw_input].reshape(len(x), -1), ref[d.hw_output].reshape(len(x), -1)
+    words = pack_pixels(hw_in, d.in_pixels, d.in_lanes, d.in_width)
     say(f"simulating {len(x)} samples in Verilator")
     # Between the last input and the first output beat, one image crosses every layer:
     # no top-level handshake for that long is normal, not a deadlock.
-    idle = 1_000_000 + 4 * sum(layer["cycles"] for layer in report["layers"])
-    res = run_stream(root / "rtl", d["top"], [root / s for s in d["sources"]], words, d["out_beats"],
-                     d["s_tdata_width"], d["m_tdata_width"], stall_prob=stall_prob, seed=seed,
+    idle = 1_000_000 + 4 * sum(b["cycles"] for b in report["layers"] + report["blocks"])
+    res = run_stream(root / "rtl", d.top, [root / s for s in d.sources], words, d.out_beats,
+                     d.s_tdata_width, d.m_tdata_width, stall_prob=stall_prob, seed=seed,
                      idle_timeout_cycles=idle,
                      work_dir=root / "sim_build",
                      progress=lambda done, total: say(f"RTL: {done}/{total} samples"))
-    rtl = unpack_pixels(res.out_words, d["out_pixels"], d["out_lanes"], d["out_width"], d["out_signed"],
-                        d["out_elems"])
+    rtl = unpack_pixels(res.out_words, d.out_pixels, d.out_lanes, d.out_width, d.out_signed,
+                        d.out_elems)
     bad = np.flatnonzero((rtl != hw_out).any(axis=1))
     # The RTL result continues through the host part of the graph (dequantize, softmax).
-    rtl_final = execute(hw, {hw.inputs[0]: x, d["hw_output"]: rtl.reshape(ref[d["hw_output"]].shape)})[hw.outputs[0]]
+    rtl_final = execute(hw, {hw.inputs[0]: x, d.hw_output: rtl.reshape(ref[d.hw_output].shape)})[hw.outputs[0]]
     ideal = report["totals"]["ideal_ii_cycles"]
     result = {
         "samples": int(len(x)),

@@ -1,16 +1,15 @@
-"""ROM images for $readmemh: the weight, bias and threshold memories of one MVU.
+"""ROM images for $readmemh: a block's memory images (hw/blocks) as hex lines.
 
 One line per ROM word, written as fixed-width lowercase hex (two's
-complement), "\\n" line endings, no comments: same layer, same bytes. The
-lane order is the one templates/hwcomp_mvu.v documents:
+complement), "\\n" line endings, no comments: same image, same bytes. Line i
+holds row i of each field side by side, element j of a field at bits
+[offset + j*width +: width], the first field at offset 0. The MVU's layouts
+(templates/hwcomp_mvu.v documents them):
 
     weights  line nf*SF + sf, element p*SIMD + s = W[nf*PE + p, sf*SIMD + s]
     bias     line nf,         element p          = bias[nf*PE + p]
     thresh   line nf,         element p*K + k    = clamped T[nf*PE + p, k],
              then PE one-bit elements: element p = descending[nf*PE + p]
-
-element i of a line occupies bits [i*width +: width] of the line's word (the
-descending bits follow the PE*K thresholds of width ACC_W + 1).
 """
 from __future__ import annotations
 
@@ -18,8 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hwcomp.hw.design import MVULayer, ceil_div
-from hwcomp.hw.numerics import int_range
+from hwcomp.hw.binary import xnor_threshold_rows, xnor_weight_rows
+from hwcomp.hw.blocks.base import MemoryImage
+from hwcomp.hw.blocks.mvu import bias_image, clamped_thresholds, threshold_image, weight_image  # noqa: F401
+from hwcomp.hw.design import MVULayer
+from hwcomp.numerics import ceil_div
 
 
 def hex_words(elements: np.ndarray, width: int) -> list[str]:
@@ -50,36 +52,35 @@ def _hex_lines(bits: np.ndarray) -> list[str]:
     return ["".join(row) for row in alphabet[nibbles]]
 
 
-def weight_lines(layer: MVULayer) -> list[str]:
-    w = np.asarray(layer.weights, dtype=np.int64).reshape(layer.nf, layer.pe, layer.sf, layer.simd)
-    w = w.transpose(0, 2, 1, 3).reshape(layer.nf * layer.sf, layer.pe * layer.simd)
-    return hex_words(w, layer.weight_width)
-
-
-def bias_lines(layer: MVULayer) -> list[str]:
-    b = np.asarray(layer.bias, dtype=np.int64).reshape(layer.nf, layer.pe)
-    return hex_words(b, layer.acc_width)
-
-
-def clamped_thresholds(layer: MVULayer) -> np.ndarray:
-    """Thresholds clamped to [acc_lo, acc_hi + 1] of the accumulator type, [rows_p, K] int64.
-
-    Exact: every accumulator lies in [acc_lo, acc_hi], so acc >= T is the same
-    for T and its clamped value; acc_hi + 1 ("never") fits ACC_W + 1 bits.
-    """
-    lo, hi = int_range(layer.acc_width, True)
-    return np.clip(np.asarray(layer.thresholds, dtype=np.int64), lo, hi + 1)
-
-
-def threshold_lines(layer: MVULayer) -> list[str]:
-    """NF lines: per row of the fold its K clamped thresholds (ACC_W + 1 bits), then PE descending bits."""
-    k = layer.thresh_k
-    t = clamped_thresholds(layer).reshape(layer.nf, layer.pe * k)
-    desc = np.zeros(layer.rows_p, dtype=np.int64) if layer.descending is None else layer.descending
-    d = np.asarray(desc, dtype=np.int64).reshape(layer.nf, layer.pe)
-    return _hex_lines(np.concatenate([_bit_fields(t, layer.acc_width + 1), _bit_fields(d, 1)], axis=1))
+def image_lines(image: MemoryImage) -> list[str]:
+    return _hex_lines(np.concatenate([_bit_fields(v, w) for v, w in image.fields], axis=1))
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
     path.write_bytes("".join(line + "\n" for line in lines).encode("ascii"))
     return path
+
+
+def write_image(outdir: Path, image: MemoryImage) -> Path:
+    return write_lines(Path(outdir) / image.file, image_lines(image))
+
+
+def weight_lines(layer: MVULayer) -> list[str]:
+    return image_lines(weight_image(layer, layer.name))
+
+
+def bias_lines(layer: MVULayer) -> list[str]:
+    return image_lines(bias_image(layer, layer.name))
+
+
+def threshold_lines(layer: MVULayer) -> list[str]:
+    return image_lines(threshold_image(layer, layer.name))
+
+
+def xnor_weight_lines(layer) -> list[str]:
+    """An XnorLayer's weight ROM (hw/binary.py)."""
+    return hex_words(xnor_weight_rows(layer), 1)
+
+
+def xnor_threshold_lines(layer) -> list[str]:
+    return hex_words(xnor_threshold_rows(layer), layer.thresh_width)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwcomp.backends.rom_images import hex_words
 from hwcomp.hw.design import Folded
 
 # Cycles from a row fold's last step to its output word (as hwcomp_mvu).
@@ -135,26 +134,20 @@ def xnor_layer(layer) -> XnorLayer:
                      popcount_out=t is None)
 
 
-# ---------------------------------------------------------------- ROM images
+# ---------------------------------------------------------------- ROM images and parameters
 
-def xnor_weight_lines(layer: XnorLayer) -> list[str]:
-    """NF*SF lines; line nf*SF+sf holds W[nf*PE+p, sf*SIMD+s] at bit p*SIMD+s."""
+def xnor_weight_rows(layer: XnorLayer) -> np.ndarray:
+    """NF*SF rows of PE*SIMD bits; row nf*SF+sf holds W[nf*PE+p, sf*SIMD+s] at p*SIMD+s."""
     w = np.asarray(layer.weights, dtype=np.int64).reshape(layer.nf, layer.pe, layer.sf, layer.simd)
-    w = w.transpose(0, 2, 1, 3).reshape(layer.nf * layer.sf, layer.pe * layer.simd)
-    return hex_words(w, 1)
+    return w.transpose(0, 2, 1, 3).reshape(layer.nf * layer.sf, layer.pe * layer.simd)
 
 
-def xnor_threshold_lines(layer: XnorLayer) -> list[str]:
-    """NF lines; line nf holds the clamped T[nf*PE+p] at bits [p*THRESH_W +: THRESH_W]."""
-    t = clamped_thresholds(layer).reshape(layer.nf, layer.pe)
-    return hex_words(t, layer.thresh_width)
+def xnor_threshold_rows(layer: XnorLayer) -> np.ndarray:
+    """NF rows of PE clamped thresholds (THRESH_W bits each)."""
+    return clamped_thresholds(layer).reshape(layer.nf, layer.pe)
 
 
-def xnor_parameters(layer: XnorLayer) -> tuple[tuple[str, str], ...]:
-    """hwcomp_xnor_mvu parameters as Verilog literals (without the file names)."""
-    values = [
-        ("PE", layer.pe), ("SIMD", layer.simd), ("NF", layer.nf), ("SF", layer.sf),
-        ("COLS", layer.cols), ("THRESH_W", layer.thresh_width),
-        ("POPCOUNT_OUT", int(layer.popcount_out)),
-    ]
-    return tuple((k, str(v)) for k, v in values)
+def xnor_parameters(layer: XnorLayer) -> tuple[tuple[str, int], ...]:
+    """hwcomp_xnor_mvu's parameters (without the file names)."""
+    return (("PE", layer.pe), ("SIMD", layer.simd), ("NF", layer.nf), ("SF", layer.sf),
+            ("COLS", layer.cols), ("THRESH_W", layer.thresh_width), ("POPCOUNT_OUT", int(layer.popcount_out)))

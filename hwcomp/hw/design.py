@@ -1,5 +1,5 @@
 """Plain data describing a streaming accelerator, handed from the compiler to
-the Verilog backend and the simulator.
+the Verilog backend, the report and the simulator.
 
 Everything here is already decided: padded sizes, widths, shifts, folding.
 Templates only substitute these numbers. Stream format (see
@@ -14,14 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def bytes_width(bits: int) -> int:
-    """AXI4-Stream TDATA widths are whole bytes."""
-    return ceil_div(bits, 8) * 8
+from hwcomp.numerics import bytes_width, ceil_div  # noqa: F401 (re-exported)
 
 
 class Folded:
@@ -109,100 +102,110 @@ class MVULayer(Folded):
         return self.rows * self.cols
 
 
+@dataclass(frozen=True)
+class FifoUnit:
+    """hwcomp_fifo: `depth` words of `width` bits."""
+    width: int
+    depth: int
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A valid/ready channel of `lanes` elements of `width` bits per beat."""
+    name: str          # legal Verilog identifier, unique in the design
+    lanes: int
+    width: int         # bits per element
+    signed: bool
+
+    @property
+    def word_width(self) -> int:
+        return self.lanes * self.width
+
+
 @dataclass(frozen=True, eq=False)
-class BlockStage:
-    """A stream block that is not a matrix-vector unit (sliding window, pooling).
-
-    `unit` is the block's own description (hwcomp/hw/window.py, stream_ops.py);
-    the backend turns it into a module name, sources and parameter literals.
-    """
-
-    name: str                      # legal Verilog identifier, unique in the design
-    unit: object
-    in_lanes: int
-    in_width: int
-    in_signed: bool
-    out_lanes: int
-    out_width: int
-    out_signed: bool
-    in_fifo_depth: int = 0         # 0: no FIFO in front
+class Stage:
+    """One module instance. Its ports connect to streams: single-input blocks use
+    port `s_axis`, two-input blocks (add, concat) `s0_axis` and `s1_axis` in
+    `inputs` order; single-output blocks `m_axis`, the fork `m0_axis` and `m1_axis`."""
+    name: str                   # legal Verilog identifier, unique in the design
+    unit: object                # the block's parameters (hw/blocks: MVULayer, SwuParams, ...)
+    inputs: tuple[str, ...]     # stream names, port order
+    outputs: tuple[str, ...]
+    cycles: int = 0             # cycles per image from the block's cycle model
+    node: str | None = None     # the IR node it implements (None: FIFO, fork, converter)
     summary: str = ""
-    cycles: int = 0                # cycles per image from the block's cycle model
-
-
-def stage_lanes(stage) -> tuple[int, int, int, int]:
-    """(in lanes, in width, out lanes, out width) of either kind of stage."""
-    if isinstance(stage, MVULayer):
-        return stage.simd, stage.in_width, stage.pe, stage.out_width
-    return stage.in_lanes, stage.in_width, stage.out_lanes, stage.out_width
 
 
 @dataclass(frozen=True, eq=False)
-class StreamDesign:
-    """A chain of stages between one AXI4-Stream input and one output.
-
-    Without `stages`, the chain is `layers` (matrix-vector units only): layer
-    k+1 consumes layer k's output words directly, its SIMD equals layer k's PE
-    and its cols_p equals layer k's rows_p. With `stages`, sliding windows and
-    pooling blocks sit between the units (`layers` lists the units among them);
-    every stage's input lanes and element type equal its producer's output.
-    An image is `in_pixels` input vectors of `in_elems` elements and
-    `out_pixels` output vectors of `out_elems` elements.
-    """
-
-    name: str                      # top module name (legal Verilog identifier)
-    layers: tuple[MVULayer, ...]
-    in_elems: int                  # logical input vector (pixel) length
-    out_elems: int                 # logical output vector (pixel) length
-    stages: tuple = ()
+class Design:
+    """A streaming accelerator: stages joined by named streams between one
+    AXI4-Stream input and one output. A chain of layers is a design without forks.
+    An image is `in_pixels` input vectors of `in_elems` elements and `out_pixels`
+    output vectors of `out_elems` elements."""
+    name: str                   # top module name
+    streams: tuple[Stream, ...]
+    stages: tuple[Stage, ...]
+    input: str                  # stream fed from s_axis
+    output: str                 # stream driving m_axis
+    in_elems: int               # logical elements per input pixel
+    out_elems: int
     in_pixels: int = 1
     out_pixels: int = 1
 
-    @property
-    def chain(self) -> tuple:
-        return self.stages or self.layers
+    def stream(self, name: str) -> Stream:
+        return next(s for s in self.streams if s.name == name)
 
     @property
-    def in_lanes(self) -> int:
-        return stage_lanes(self.chain[0])[0]
+    def expected_ii(self) -> int:
+        """The slowest stage's cycles per image: the pipeline's initiation interval."""
+        return max(s.cycles for s in self.stages)
 
     @property
-    def in_width(self) -> int:
-        return stage_lanes(self.chain[0])[1]
+    def in_stream(self) -> Stream:
+        return self.stream(self.input)
 
     @property
-    def in_signed(self) -> bool:
-        return self.chain[0].in_signed
+    def out_stream(self) -> Stream:
+        return self.stream(self.output)
 
     @property
     def in_beats(self) -> int:
         """Beats per image."""
-        return self.in_pixels * ceil_div(self.in_elems, self.in_lanes)
-
-    @property
-    def out_lanes(self) -> int:
-        return stage_lanes(self.chain[-1])[2]
-
-    @property
-    def out_width(self) -> int:
-        return stage_lanes(self.chain[-1])[3]
-
-    @property
-    def out_signed(self) -> bool:
-        return self.chain[-1].out_signed
+        return self.in_pixels * ceil_div(self.in_elems, self.in_stream.lanes)
 
     @property
     def out_beats(self) -> int:
-        """Beats per image."""
-        return self.out_pixels * ceil_div(self.out_elems, self.out_lanes)
+        return self.out_pixels * ceil_div(self.out_elems, self.out_stream.lanes)
 
     @property
     def s_tdata_width(self) -> int:
-        return bytes_width(self.in_lanes * self.in_width)
+        return bytes_width(self.in_stream.word_width)
 
     @property
     def m_tdata_width(self) -> int:
-        return bytes_width(self.out_lanes * self.out_width)
+        return bytes_width(self.out_stream.word_width)
+
+    def units(self, kind: type) -> list:
+        return [s.unit for s in self.stages if isinstance(s.unit, kind)]
+
+
+def chain_design(name: str, layers, in_elems: int, out_elems: int, in_pixels: int = 1,
+                 out_pixels: int = 1) -> Design:
+    """Matrix-vector units one after another, each behind its input FIFO
+    (`in_fifo_depth` words): layer k+1 reads layer k's words as they are, so its
+    SIMD equals layer k's PE. For hand-built designs (tests, selftest)."""
+    streams = [Stream("s0", layers[0].simd, layers[0].in_width, layers[0].in_signed)]
+    stages = []
+    for layer in layers:
+        prev = streams[-1]
+        buf = Stream(f"s{len(streams)}", prev.lanes, prev.width, prev.signed)
+        out = Stream(f"s{len(streams) + 1}", layer.pe, layer.out_width, layer.out_signed)
+        streams += [buf, out]
+        stages.append(Stage(f"fifo_{layer.name}", FifoUnit(prev.word_width, layer.in_fifo_depth),
+                            (prev.name,), (buf.name,), ceil_div(layer.cols, layer.simd)))
+        stages.append(Stage(layer.name, layer, (buf.name,), (out.name,), layer.cycles))
+    return Design(name, tuple(streams), tuple(stages), "s0", streams[-1].name, in_elems, out_elems,
+                  in_pixels, out_pixels)
 
 
 def pack_pixels(values: np.ndarray, pixels: int, lanes: int, width: int) -> np.ndarray:

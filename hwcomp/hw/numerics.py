@@ -20,13 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from hwcomp.hw.design import MVULayer
-
-
-def int_range(width: int, signed: bool) -> tuple[int, int]:
-    """Smallest and largest value of a `width`-bit integer."""
-    if signed:
-        return -(1 << (width - 1)), (1 << (width - 1)) - 1
-    return 0, (1 << width) - 1
+from hwcomp.numerics import int_range, relu_requant, threshold_activation  # noqa: F401 (re-exported)
 
 
 def effective_weights(layer: MVULayer) -> np.ndarray:
@@ -69,40 +63,6 @@ def accumulate(layer: MVULayer, x_int: np.ndarray) -> np.ndarray:
     weights = effective_weights(layer).astype(dtype)
     bias = np.asarray(layer.bias).astype(dtype)
     return padded @ weights.T + bias
-
-
-def relu_requant(acc: np.ndarray, relu: bool, requant: bool, shift: int, out_min: int, out_max: int) -> np.ndarray:
-    """ReLU and requantization of accumulator values; shared with the IR's MatrixVectorUnit op."""
-    y = np.maximum(acc, 0) if relu else acc
-    if not requant:
-        return y
-    if shift > 0:
-        # Python's >> on ints (and numpy's on int64) is an arithmetic shift.
-        y = (y + (1 << (shift - 1))) >> shift
-    return np.clip(y, out_min, out_max)
-
-
-def threshold_activation(acc: np.ndarray, thresholds: np.ndarray, descending: np.ndarray | None,
-                         base: int) -> np.ndarray:
-    """Multi-threshold activation: [samples, rows] accumulators -> [samples, rows] int64 codes.
-
-    code[i, r] = base + #{k : (acc[i, r] >= T[r, k]) XOR descending[r]}, with
-    T = thresholds [rows, K] and descending [rows] (None: all False). With
-    ascending rows an ascending row's code rises by one at each threshold
-    (base .. base + K), a descending row's falls (base + K .. base). Shared
-    with the IR's MatrixVectorUnit op.
-    """
-    acc = np.asarray(acc)
-    t = np.asarray(thresholds)
-    if t.ndim != 2 or acc.ndim != 2 or acc.shape[1] != t.shape[0]:
-        raise ValueError(f"thresholds {t.shape} do not match accumulators {acc.shape}")
-    desc = np.zeros(t.shape[0], dtype=bool) if descending is None else np.asarray(descending, dtype=bool)
-    if desc.shape != (t.shape[0],):
-        raise ValueError(f"descending {desc.shape} does not match thresholds {t.shape}")
-    # Object accumulators (wider than int64) compare with Python ints.
-    t = t.astype(object) if acc.dtype == object else t
-    hits = (acc[:, :, None] >= t[None, :, :]).astype(bool) ^ desc[None, :, None]
-    return int(base) + hits.sum(axis=2, dtype=np.int64)
 
 
 def activate(layer: MVULayer, acc: np.ndarray) -> np.ndarray:

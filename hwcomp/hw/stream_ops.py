@@ -20,15 +20,14 @@ from fractions import Fraction
 
 import numpy as np
 
-from hwcomp.hw.design import ceil_div
-from hwcomp.hw.numerics import int_range, relu_requant
+from hwcomp.numerics import (MULT_LIMIT, exact, ROUNDINGS, Scale, ceil_div, int_range,  # noqa: F401 (re-exported)
+                              rounding_shift)
 
 MAX, SUM = "max", "sum"
 POOL_MODES = (MAX, SUM)
 # Cycles from the last input beat to its output beat (S1 register, FIFO write).
 PIPELINE_LATENCY = 2
 FIFO_LATENCY = 1
-MULT_LIMIT = 1 << 30          # hwcomp_scale holds MULT in a Verilog integer
 
 
 def _require(ok: bool, what: str, msg: str) -> None:
@@ -36,9 +35,7 @@ def _require(ok: bool, what: str, msg: str) -> None:
         raise ValueError(f"{what}: {msg}")
 
 
-def _exact(values) -> np.ndarray:
-    """Python-int (object) array: products and sums never overflow."""
-    return np.asarray(values, dtype=np.int64).astype(object)
+_exact = exact
 
 
 def _check_range(values: np.ndarray, width: int, signed: bool, what: str) -> None:
@@ -48,67 +45,6 @@ def _check_range(values: np.ndarray, width: int, signed: bool, what: str) -> Non
 
 
 # ---------------------------------------------------------------- scale
-
-# How the scale step's right shift rounds (hwcomp_scale's ROUND parameter): the
-# term added before the arithmetic shift by s of w = relu(v) * mult.
-ROUNDINGS = ("half_up", "half_even", "half_down", "floor", "ceil")
-
-
-def rounding_shift(w, shift: int, rounding: str = "half_up"):
-    """w / 2^shift rounded as `rounding` says, on exact integers (int64 or Python ints)."""
-    if shift == 0:
-        return w
-    half = 1 << (shift - 1)
-    if rounding == "half_up":
-        term = half
-    elif rounding == "half_down":
-        term = half - 1
-    elif rounding == "floor":
-        term = 0
-    elif rounding == "ceil":
-        term = (1 << shift) - 1
-    else:  # half_even: a tie goes up only when the kept part is odd
-        term = (w >> shift) % 2 + (half - 1)
-    return (w + term) >> shift
-
-
-@dataclass(frozen=True)
-class Scale:
-    """y = clip(round(relu(v) * mult / 2^shift), out_min, out_max), the division an
-    arithmetic shift rounding as `rounding` says (ROUNDINGS; half up unless told);
-    no rounding when shift = 0. The bounds contain zero, so zero stays zero."""
-
-    mult: int
-    shift: int
-    out_width: int
-    out_signed: bool
-    out_min: int
-    out_max: int
-    relu: bool = False
-    rounding: str = "half_up"
-
-    def __post_init__(self) -> None:
-        _require(1 <= self.mult < MULT_LIMIT, "scale", f"mult {self.mult} outside [1, 2^30)")
-        _require(self.shift >= 0 and self.out_width >= 1, "scale", "shift >= 0, out_width >= 1")
-        _require(self.rounding in ROUNDINGS, "scale", f"rounding {self.rounding!r} not in {ROUNDINGS}")
-        lo, hi = int_range(self.out_width, self.out_signed)
-        _require(lo <= self.out_min <= 0 <= self.out_max <= hi, "scale",
-                 f"bounds [{self.out_min}, {self.out_max}] must contain 0 and fit the output type")
-
-    @classmethod
-    def to_type(cls, mult: int, shift: int, out_width: int, out_signed: bool, relu: bool = False) -> Scale:
-        """Saturating to the whole output type."""
-        lo, hi = int_range(out_width, out_signed)
-        return cls(mult, shift, out_width, out_signed, lo, hi, relu)
-
-    def apply(self, v) -> np.ndarray:
-        if self.rounding == "half_up":  # the MVU's requantization rule
-            y = relu_requant(_exact(v) * self.mult, self.relu, True, self.shift, self.out_min, self.out_max)
-            return np.asarray(y).astype(np.int64)
-        w = _exact(v) * self.mult
-        w = np.maximum(w, 0) if self.relu else w
-        return np.clip(rounding_shift(w, self.shift, self.rounding), self.out_min, self.out_max).astype(np.int64)
-
 
 def scale_factor(ratio: Fraction, max_abs: int, max_shift: int = 62) -> tuple[int, int]:
     """(mult, shift) with mult / 2^shift close to `ratio` > 0, for values |v| <= max_abs.

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph
-from hwcomp.ops.activation import Relu, Softmax
-from hwcomp.ops.dense import Dense
-from hwcomp.ops.elementwise import Add, Div, Mul, Sub, Sum
+from hwcomp.ops.activation import Softmax
+from hwcomp.ops.elementwise import Add, Div, Mul, Sub
 from hwcomp.ops.norm import BatchNormalization
-from hwcomp.ops.quantizers import DequantizeAffine, MultiThreshold, QuantizeCodes
-from hwcomp.ops.shape import Concat, Transpose
+from hwcomp.ops.quantizers import DequantizeAffine, QuantizeCodes
+from hwcomp.ops.shape import Transpose
 from hwcomp.ops.threshold_quant import ThresholdCodes
-from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce, PoolReduce, SlidingWindow
 
-IN_HARDWARE = (Dense, Relu, SlidingWindow, PoolReduce, AveragePoolReduce, GlobalPoolReduce, Add, Sum, Concat,
-               MultiThreshold)
+from .blocks import implementing
 # After the last layer of a quantized model the host maps the accumulator to float
 # and runs the model's remaining per-channel ops (scale, bias, BatchNorm).
 HOST_AFFINE = (DequantizeAffine, Mul, Add, Sub, Div, BatchNormalization)
@@ -58,14 +55,19 @@ def hardware_problems(g: Graph) -> dict[str, list[str]]:
     host = _host_prefix(g) | _host_suffix(g)
     problems: dict[str, list[str]] = {}
     for n in g.nodes():
-        if n.name in host:
+        if n.name in host or n.op.shape_only or n.op is Transpose:
+            if n.name not in host and any(t and len(g.consumers(t)) > 2 for t in n.outputs):
+                problems.setdefault("more than two branches", []).append(n.name)
             continue
-        if n.op not in IN_HARDWARE and not n.op.shape_only and n.op is not Transpose:
+        blocks = implementing(n.op)
+        if not blocks:
             problems.setdefault(n.op.name, []).append(n.name)
+            continue
+        reasons = [b.unsupported(n, g) for b in blocks]
+        if all(reasons):
+            problems.setdefault(reasons[0], []).append(n.name)
         elif any(t and len(g.consumers(t)) > 2 for t in n.outputs):
             problems.setdefault("more than two branches", []).append(n.name)
-        elif n.op in (Add, Sum, Concat) and len([t for t in n.inputs if t and t not in g.constants]) != 2:
-            problems.setdefault(f"{n.op.name} of other than two branches", []).append(n.name)
     if not problems:
         # Transposes left between layers mean a layout the chain cannot stream.
         stray = [n.name for n in g.nodes() if n.op is Transpose and n.name not in host]

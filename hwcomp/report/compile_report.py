@@ -1,23 +1,21 @@
 """report.json for a compile: per-layer shapes, types, folding, cycles and
-weight storage, then totals. Plain data; the CLI formats it."""
+weight storage, every other block with its cycles, then totals. Plain data
+from the design's stages (their blocks' cycle models); the CLI formats it."""
 from __future__ import annotations
 
-from hwcomp.hw.chain import mvu_chain
-from hwcomp.hw.dag import hardware_region
-from hwcomp.hw.design import BlockStage, MVULayer, StreamDesign
-from hwcomp.hw.netlist import NetlistDesign
-from hwcomp.hw.stream_design import unit_input
+from hwcomp.hw.blocks import block_of_unit
+from hwcomp.hw.blocks.mvu import unit_input
+from hwcomp.hw.design import Design, MVULayer
 from hwcomp.ir.graph import Graph, Node
-from hwcomp.ops.mvu import MatrixVectorUnit
 
 
-def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer) -> dict:
+def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer, stage) -> dict:
     a = node.attrs
     u = unit_input(hw_graph, node)
     macs = u.pixels * layer.rows * u.positions * u.channels
     return {
         "name": node.name,
-        "module": layer.name,
+        "module": stage.name,
         "op": node.op.name,
         "rows": layer.rows,
         "cols": u.positions * u.channels,
@@ -34,69 +32,52 @@ def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer) -> dict:
         "nf": layer.nf,
         "sf": layer.sf,
         "macs": macs,
-        "cycles": u.pixels * layer.cycles,
+        "cycles": stage.cycles,
         "ideal_cycles": round(macs / (layer.pe * layer.simd), 3),
         "weight_bits": layer.rows * u.positions * u.channels * layer.weight_width,
         "float_weight_bits": layer.rows * u.positions * u.channels * 32,
+        "resources": block_of_unit(layer).resources(layer).as_dict(),
     }
 
 
-def _assemble(model: str, top: str, options: dict, layers: list[dict], blocks: list[dict], ii: int,
-              stream: dict) -> dict:
+def compile_report(hw_graph: Graph, design: Design, model: str, options: dict) -> dict:
+    nodes = {n.name: n for n in hw_graph.nodes()}
+    layers = [layer_entry(hw_graph, nodes[s.node], s.unit, s) for s in design.stages if isinstance(s.unit, MVULayer)]
+    blocks = [{"name": s.name, "kind": block_of_unit(s.unit).__name__, "node": s.node, "summary": s.summary,
+               "cycles": s.cycles, "resources": block_of_unit(s.unit).resources(s.unit).as_dict()}
+              for s in design.stages if not isinstance(s.unit, MVULayer)]
+    ii = design.expected_ii
     ideal = max(l["ideal_cycles"] for l in layers)
     wbits = sum(l["weight_bits"] for l in layers)
+    slowest = max(design.stages, key=lambda s: s.cycles)
+    i, o = design.in_stream, design.out_stream
     return {
         "model": model,
-        "top": top,
+        "top": design.name,
         "options": options,
+        "folding": hw_graph.meta.get("folding"),
         "layers": layers,
         "blocks": blocks,
         "totals": {
             "layers": len(layers),
+            "blocks": len(design.stages),
             "macs": sum(l["macs"] for l in layers),
             "lanes": sum(l["pe"] * l["simd"] for l in layers),
             "weight_bits": wbits,
             "compression_vs_float32": round(sum(l["float_weight_bits"] for l in layers) / wbits, 3),
             "expected_ii_cycles": ii,
+            "bottleneck": slowest.name,
             "ideal_ii_cycles": ideal,
             "expected_pe_utilization": round(ideal / ii, 4),
         },
-        "stream": stream,
+        "stream": {
+            "s_axis_tdata_bits": design.s_tdata_width, "in_lanes": i.lanes,
+            "in_element": f"{'s' if i.signed else 'u'}{i.width}", "in_beats": design.in_beats,
+            "in_pixels": design.in_pixels, "out_pixels": design.out_pixels,
+            "m_axis_tdata_bits": design.m_tdata_width, "out_lanes": o.lanes,
+            "out_element": f"{'s' if o.signed else 'u'}{o.width}", "out_beats": design.out_beats,
+        },
     }
-
-
-def compile_report(hw_graph: Graph, design: StreamDesign, model: str, options: dict) -> dict:
-    layers = [layer_entry(hw_graph, n, l) for n, l in zip(mvu_chain(hw_graph), design.layers)]
-    blocks = [{"name": s.name, "kind": type(s.unit).__name__, "summary": s.summary, "cycles": s.cycles}
-              for s in design.stages if isinstance(s, BlockStage)]
-    ii = max([l["cycles"] for l in layers] + [b["cycles"] for b in blocks])
-    stream = {
-        "s_axis_tdata_bits": design.s_tdata_width, "in_lanes": design.in_lanes,
-        "in_element": f"{'s' if design.in_signed else 'u'}{design.in_width}", "in_beats": design.in_beats,
-        "in_pixels": design.in_pixels, "out_pixels": design.out_pixels,
-        "m_axis_tdata_bits": design.m_tdata_width, "out_lanes": design.out_lanes,
-        "out_element": f"{'s' if design.out_signed else 'u'}{design.out_width}", "out_beats": design.out_beats,
-    }
-    return _assemble(model, design.name, options, layers, blocks, ii, stream)
-
-
-def netlist_report(hw_graph: Graph, design: NetlistDesign, model: str, options: dict) -> dict:
-    """The same report for a design with branches; block cycles come from the folding's bound."""
-    units = [n for n in hardware_region(hw_graph) if n.op is MatrixVectorUnit]
-    mvus = [s.unit for s in design.stages if isinstance(s.unit, MVULayer)]
-    layers = [layer_entry(hw_graph, n, l) for n, l in zip(units, mvus)]
-    blocks = [{"name": s.name, "kind": type(s.unit).__name__, "summary": s.summary}
-              for s in design.stages if not isinstance(s.unit, MVULayer)]
-    i, o = design.stream(design.input), design.stream(design.output)
-    stream = {
-        "s_axis_tdata_bits": design.s_tdata_width, "in_lanes": i.lanes,
-        "in_element": f"{'s' if i.signed else 'u'}{i.width}", "in_beats": design.in_beats,
-        "in_pixels": design.in_pixels, "out_pixels": design.out_pixels,
-        "m_axis_tdata_bits": design.m_tdata_width, "out_lanes": o.lanes,
-        "out_element": f"{'s' if o.signed else 'u'}{o.width}", "out_beats": design.out_beats,
-    }
-    ii = max(l["cycles"] for l in layers)
-    return _assemble(model, design.name, options, layers, blocks, ii, stream)
 
 
 def format_compile_report(rep: dict) -> str:
@@ -110,6 +91,7 @@ def format_compile_report(rep: dict) -> str:
     lines = ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in rows]
     t = rep["totals"]
     lines.append(f"II {t['expected_ii_cycles']} cycles (ideal {t['ideal_ii_cycles']:g}, "
-                 f"utilization {t['expected_pe_utilization']:.3f}), {t['macs']:,} MACs on {t['lanes']} lanes, "
+                 f"utilization {t['expected_pe_utilization']:.3f}, slowest block {t['bottleneck']}), "
+                 f"{t['macs']:,} MACs on {t['lanes']} lanes, "
                  f"weights {t['weight_bits']:,} bits ({t['compression_vs_float32']:g}x smaller than float32)")
     return "\n".join(lines)

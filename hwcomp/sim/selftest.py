@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hwcomp.backends.verilog import top_module_name, write_verilog
-from hwcomp.hw.design import MVULayer, StreamDesign, pack_beats, unpack_beats
+from hwcomp.hw.design import MVULayer, chain_design, pack_beats, unpack_beats
 from hwcomp.hw.numerics import mvu_reference
 
 from .build_cache import cache_root
@@ -48,7 +48,7 @@ def run_selftest(vectors: int = 16) -> SelftestResult:
     exe = ensure_verilator()
     rng = np.random.default_rng(0)
     l0, l1 = _layer("fc0", 6, 8, 2, 4, rng, True), _layer("fc1", 3, 6, 3, 2, rng, False)
-    design = StreamDesign("hwcomp_selftest", (l0, l1), in_elems=8, out_elems=3)
+    design = chain_design("hwcomp_selftest", (l0, l1), in_elems=8, out_elems=3)
     x = rng.integers(0, 16, (vectors, 8))
     expected = mvu_reference(l1, mvu_reference(l0, x))
     work = Path(tempfile.mkdtemp(prefix="hwcomp_selftest_"))
@@ -56,10 +56,11 @@ def run_selftest(vectors: int = 16) -> SelftestResult:
         files = write_verilog(design, work)
         t = time.perf_counter()
         res = run_stream(work, top_module_name(design), [f for f in files if f.suffix == ".v"],
-                         pack_beats(x, design.in_lanes, design.in_width), design.out_beats,
+                         pack_beats(x, design.in_stream.lanes, design.in_stream.width), design.out_beats,
                          design.s_tdata_width, design.m_tdata_width, stall_prob=0.3, seed=3)
         seconds = time.perf_counter() - t
-        got = unpack_beats(res.out_words, design.out_lanes, design.out_width, design.out_signed, 3)
+        o = design.out_stream
+        got = unpack_beats(res.out_words, o.lanes, o.width, o.signed, 3)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     bad = int((got != expected).any(axis=1).sum())

@@ -1,0 +1,349 @@
+"""The matrix-vector unit block: multi-bit (templates/hwcomp_mvu.v) and
+XNOR-popcount (templates/hwcomp_xnor_mvu.v) kinds of one IR op.
+
+A unit reads `pixels` vectors per image; each vector is `positions` pixels
+(K*K after a sliding window, H*W after a Flatten, else 1) of `padded`
+elements, channel c at slot[c] (hw/builder.py tracks the layout). Its weight
+columns follow that layout: column pos*padded + slot[c] holds logical column
+pos*C + c, the rest zero. It takes NF*SF cycles per vector, NF = ceil(rows/PE)
+and SF = ceil(cols/SIMD) with cols = positions*padded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwcomp.hw.binary import check_xnor_layer, xnor_layer, xnor_parameters, xnor_threshold_rows, xnor_weight_rows
+from hwcomp.hw.design import Folded, MVULayer
+from hwcomp.hw.numerics import accumulator_bounds
+from hwcomp.numerics import ceil_div, int_range
+from hwcomp.ops.activation import Relu
+from hwcomp.ops.dense import Dense
+from hwcomp.ops.mvu import MatrixVectorUnit
+from hwcomp.ops.quantizers import MultiThreshold
+from hwcomp.ops.shape import Flatten
+from hwcomp.ops.window import SlidingWindow
+
+from .base import Bits, Block, Hdl, Knob, MemFile, MemoryImage, register
+from .feature_maps import pixels
+
+# Cycles from the input handshake of a vector's last step to the handshake of
+# its last output word, when nothing stalls (see hwcomp_mvu.v).
+MVU_LATENCY = 4
+# Library files both kinds of unit need (the shared folded core), compile order.
+MVU_SOURCES = ("hwcomp_fifo.v", "hwcomp_mvu_fold.v")
+
+
+@dataclass(frozen=True)
+class UnitInput:
+    """How a unit's input vector is made of pixels: positions x channels."""
+    channels: int
+    positions: int
+    pixels: int
+
+
+def unit_input(graph, node) -> UnitInput:
+    src = graph.producer(node.inputs[0])
+    shape = graph.tensors[node.inputs[0]].shape
+    if src is not None and src.op is SlidingWindow:
+        kh, kw = src.attrs["kernel"]
+        return UnitInput(graph.tensors[src.inputs[0]].shape[-1], kh * kw, pixels(shape))
+    if src is not None and src.op is Flatten and len(graph.tensors[src.inputs[0]].shape) > 2:
+        inner = graph.tensors[src.inputs[0]].shape
+        return UnitInput(inner[-1], pixels(inner), 1)
+    return UnitInput(shape[-1], 1, pixels(shape))
+
+
+def fifo_depth(sf: int) -> int:
+    """Room for two input vectors: the unit reads a whole vector in its first row
+    fold, then replays it while the producer keeps writing the next one."""
+    return max(4, 2 * sf)
+
+
+@dataclass(frozen=True, eq=False)
+class MvuShape(Folded):
+    """The folding of a unit without its weights (what the folder evaluates)."""
+    name: str
+    rows: int
+    cols: int
+    pe: int
+    simd: int
+
+
+def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: int, simd: int) -> MVULayer:
+    """The unit for `node` reading pixels of `padded` elements whose channel c sits at slots[c].
+
+    XNOR units see padding lanes as bit 0 (-1), so their padding columns hold
+    weight bit 1: they never agree and the popcount stays the logical one."""
+    a = node.attrs
+    xnor = a.get("kind") == "xnor"
+    u = unit_input(graph, node)
+    w = np.asarray(node.params["weight"], dtype=np.int64).reshape(-1, u.positions, u.channels)
+    rows = w.shape[0]
+    placed = np.full((rows, u.positions, padded), 1 if xnor else 0, dtype=np.int64)
+    placed[:, :, list(slots)] = w
+    cols = u.positions * padded
+    rows_p = ceil_div(rows, pe) * pe
+    wp = np.zeros((rows_p, ceil_div(cols, simd) * simd if xnor else cols), dtype=np.int64)
+    wp[:rows, :cols] = placed.reshape(rows, cols)
+    if not xnor and wp.shape[1] % simd:
+        wp = np.pad(wp, ((0, 0), (0, ceil_div(cols, simd) * simd - cols)))
+    bp = np.zeros(rows_p, dtype=np.int64)
+    if "bias" in node.params:
+        bp[:rows] = node.params["bias"]
+    modes = {}
+    if "thresholds" in node.params:
+        t = np.asarray(node.params["thresholds"], dtype=np.int64)
+        tp = np.zeros((rows_p, t.shape[1]), dtype=np.int64)
+        tp[:rows] = t
+        modes["thresholds"] = tp
+        if "descending" in node.params:
+            dp = np.zeros(rows_p, dtype=bool)
+            dp[:rows] = node.params["descending"]
+            modes["descending"] = dp
+        modes["out_base"] = int(a.get("out_base", 0))
+    xt, out = graph.tensors[node.inputs[0]].dtype, a["out_dtype"]
+    out_width = out.width
+    if xnor and "thresholds" not in node.params:
+        out_width = wp.shape[1].bit_length()  # the unit's popcount port: clog2(SF*SIMD + 1) bits
+    return MVULayer(
+        name=name, rows=rows, cols=cols, pe=pe, simd=simd,
+        in_width=xt.width, in_signed=xt.signed, weight_width=1 if xnor else a["weight_dtype"].width,
+        weights=wp, bias=bp, acc_width=a["acc_dtype"].width, requant=a["requant"],
+        shift=a["shift"], relu=a["relu"], out_width=out_width, out_signed=out.signed,
+        out_min=out.min_int, out_max=out.max_int, in_fifo_depth=fifo_depth(ceil_div(cols, simd)),
+        weight_bipolar=bool(a.get("weight_bipolar", False)), xnor=xnor, **modes,
+    )
+
+
+def weight_file(name: str) -> str:
+    return f"{name}_weights.mem"
+
+
+def bias_file(name: str) -> str:
+    return f"{name}_bias.mem"
+
+
+def thresh_file(name: str) -> str:
+    return f"{name}_thresh.mem"
+
+
+def folded_rows(layer, values: np.ndarray) -> np.ndarray:
+    """[rows_p, cols_p] -> [NF*SF, PE*SIMD]: line nf*SF+sf holds W[nf*PE+p, sf*SIMD+s] at p*SIMD+s."""
+    w = np.asarray(values, dtype=np.int64).reshape(layer.nf, layer.pe, layer.sf, layer.simd)
+    return w.transpose(0, 2, 1, 3).reshape(layer.nf * layer.sf, layer.pe * layer.simd)
+
+
+def clamped_thresholds(layer: MVULayer) -> np.ndarray:
+    """Thresholds clamped to [acc_lo, acc_hi + 1] of the accumulator type, [rows_p, K] int64.
+
+    Exact: every accumulator lies in [acc_lo, acc_hi], so acc >= T is the same
+    for T and its clamped value; acc_hi + 1 ("never") fits ACC_W + 1 bits.
+    """
+    lo, hi = int_range(layer.acc_width, True)
+    return np.clip(np.asarray(layer.thresholds, dtype=np.int64), lo, hi + 1)
+
+
+def weight_image(layer: MVULayer, name: str) -> MemoryImage:
+    if layer.xnor:
+        return MemoryImage(weight_file(name), ((xnor_weight_rows(xnor_layer(layer)), 1),))
+    return MemoryImage(weight_file(name), ((folded_rows(layer, layer.weights), layer.weight_width),))
+
+
+def bias_image(layer: MVULayer, name: str) -> MemoryImage:
+    return MemoryImage(bias_file(name), ((np.asarray(layer.bias, np.int64).reshape(layer.nf, layer.pe),
+                                          layer.acc_width),))
+
+
+def threshold_image(layer: MVULayer, name: str) -> MemoryImage:
+    """NF lines: per row of the fold its K clamped thresholds (ACC_W + 1 bits), then PE descending bits;
+    XNOR units: PE thresholds on the popcount."""
+    if layer.xnor:
+        x = xnor_layer(layer)
+        return MemoryImage(thresh_file(name), ((xnor_threshold_rows(x), x.thresh_width),))
+    t = clamped_thresholds(layer).reshape(layer.nf, layer.pe * layer.thresh_k)
+    desc = np.zeros(layer.rows_p, dtype=np.int64) if layer.descending is None else layer.descending
+    d = np.asarray(desc, dtype=np.int64).reshape(layer.nf, layer.pe)
+    return MemoryImage(thresh_file(name), ((t, layer.acc_width + 1), (d, 1)))
+
+
+def check_layer(layer: MVULayer) -> None:
+    """Raise ValueError if the layer cannot be built exactly as described."""
+    def fail(msg: str) -> None:
+        raise ValueError(f"layer {layer.name}: {msg}")
+
+    if layer.xnor:
+        check_xnor_layer(xnor_layer(layer))
+        return
+    if min(layer.rows, layer.cols, layer.pe, layer.simd) < 1:
+        fail("rows, cols, pe and simd must be >= 1")
+    if min(layer.in_width, layer.weight_width, layer.acc_width, layer.out_width) < 1:
+        fail("widths must be >= 1")
+    w, b = np.asarray(layer.weights), np.asarray(layer.bias)
+    if w.shape != (layer.rows_p, layer.cols_p) or b.shape != (layer.rows_p,):
+        fail(f"weights {w.shape} / bias {b.shape} are not padded to ({layer.rows_p}, {layer.cols_p})")
+    if w[layer.rows:].any() or w[:, layer.cols:].any() or b[layer.rows:].any():
+        fail("padded rows and columns must have zero weights and bias")
+    if layer.weight_bipolar:
+        if layer.weight_width != 1:
+            fail(f"bipolar weights are single bits, got weight_width {layer.weight_width}")
+        if w.size and not np.isin(w, (0, 1)).all():
+            fail("bipolar weights must be bits 0 / 1 (0 = -1, 1 = +1)")
+    else:
+        w_lo, w_hi = int_range(layer.weight_width, True)
+        if w.size and (w.min() < w_lo or w.max() > w_hi):
+            fail(f"weights outside int{layer.weight_width}")
+    acc_lo, acc_hi = int_range(layer.acc_width, True)
+    lo, hi = accumulator_bounds(layer)
+    if lo < acc_lo or hi > acc_hi:
+        fail(f"accumulator range [{lo}, {hi}] overflows acc_width {layer.acc_width}")
+    if layer.in_fifo_depth < 2:
+        # tready of hwcomp_fifo is registered: one word holds only every other cycle.
+        fail("in_fifo_depth must be >= 2 for full rate")
+    if layer.thresholds is not None:
+        _check_thresholds(layer, fail)
+        return
+    if layer.descending is not None or layer.out_base != 0:
+        fail("descending and out_base need thresholds")
+    if not layer.requant:
+        if layer.out_width != layer.acc_width or not layer.out_signed:
+            fail("without requant the output is the signed accumulator (out_width == acc_width)")
+        return
+    if not 0 <= layer.shift <= layer.acc_width:
+        fail(f"shift {layer.shift} outside [0, acc_width]")
+    o_lo, o_hi = int_range(layer.out_width, layer.out_signed)
+    if not o_lo <= layer.out_min <= layer.out_max <= o_hi:
+        fail(f"saturation bounds [{layer.out_min}, {layer.out_max}] do not fit the output type")
+    r_lo, r_hi = int_range(layer.acc_width + 1, True)
+    if layer.out_min > r_hi or layer.out_max < r_lo:
+        fail("saturation bounds lie outside every reachable value")
+
+
+def _check_thresholds(layer: MVULayer, fail) -> None:
+    """The threshold activation: shapes, ascending rows, an output type holding every code."""
+    t = np.asarray(layer.thresholds)
+    if t.ndim != 2 or t.shape[0] != layer.rows_p or t.shape[1] < 1:
+        fail(f"thresholds {t.shape} must be [rows_p, K] = [{layer.rows_p}, K] with K >= 1")
+    if not np.issubdtype(t.dtype, np.integer):
+        fail(f"thresholds must be integers, got {t.dtype}")
+    # Padded rows may hold anything; their codes are dropped downstream.
+    if (np.diff(t[: layer.rows], axis=1) < 0).any():
+        bad = int(np.nonzero((np.diff(t[: layer.rows], axis=1) < 0).any(axis=1))[0][0])
+        fail(f"thresholds of row {bad} are not ascending: {t[bad].tolist()}")
+    if layer.descending is not None:
+        d = np.asarray(layer.descending)
+        if d.shape != (layer.rows_p,) or not np.isin(d, (0, 1)).all():
+            fail(f"descending must be {layer.rows_p} booleans, got {d.dtype} {d.shape}")
+    if layer.relu or layer.requant or layer.shift != 0:
+        fail("thresholds replace ReLU and requantization: relu and requant must be False, shift 0")
+    lo, hi = layer.out_base, layer.out_base + layer.thresh_k
+    o_lo, o_hi = int_range(layer.out_width, layer.out_signed)
+    if not o_lo <= layer.out_min <= lo <= hi <= layer.out_max <= o_hi:
+        fail(f"output codes [{lo}, {hi}] must lie in [out_min, out_max] = [{layer.out_min}, "
+             f"{layer.out_max}] inside the output type")
+    if lo < -(1 << 31) or hi >= 1 << 31:
+        fail(f"output codes [{lo}, {hi}] must fit a 32-bit integer (OUT_BASE)")
+
+
+def mvu_parameters(layer: MVULayer) -> tuple:
+    """hwcomp_mvu's parameters (without the file names). The optional modes add theirs
+    only when on (W_BIPOLAR, COLS; THRESH_K, OUT_BASE), so the plain unit's instance
+    text never changes."""
+    # The saturation bounds are compared in the (acc_width + 1)-bit rounding
+    # domain. Every rounded value lies inside it, so moving a bound that lies
+    # outside onto the domain's edge changes no result.
+    r_lo, r_hi = int_range(layer.acc_width + 1, True)
+    out_min = max(layer.out_min, r_lo) if layer.requant else 0
+    out_max = min(layer.out_max, r_hi) if layer.requant else 0
+    params = (("PE", layer.pe), ("SIMD", layer.simd), ("NF", layer.nf), ("SF", layer.sf),
+              ("IN_W", layer.in_width), ("IN_SIGNED", int(layer.in_signed)),
+              ("W_W", layer.weight_width), ("ACC_W", layer.acc_width),
+              ("RELU", int(layer.relu)), ("REQUANT", int(layer.requant)),
+              ("SHIFT", layer.shift if layer.requant else 0),
+              ("OUT_MIN", Bits(out_min, layer.acc_width + 1)), ("OUT_MAX", Bits(out_max, layer.acc_width + 1)),
+              ("OUT_W", layer.out_width))
+    if layer.weight_bipolar:
+        params += (("W_BIPOLAR", 1), ("COLS", layer.cols))
+    if layer.thresholds is not None:
+        params += (("THRESH_K", layer.thresh_k), ("OUT_BASE", int(layer.out_base)))
+    return params
+
+
+@register
+class MvuBlock(Block):
+    unit = MVULayer
+    prefix = "mvu"
+    ops = (MatrixVectorUnit,)
+    implements = (Dense, Relu, MultiThreshold, MatrixVectorUnit)
+
+    @classmethod
+    def knobs(cls, node, graph):
+        u = unit_input(graph, node)
+        return (Knob("pe", node.params["weight"].shape[0]), Knob("simd", u.channels))
+
+    @classmethod
+    def build(cls, builder, node, flows):
+        pe, simd = builder.pe_simd(node)
+        f = builder.convert(flows[0], simd)
+        g = builder.graph
+        name = builder.next_name(cls)
+        u = unit_input(g, node)
+        rows = node.params["weight"].shape[0]
+        if builder.plan_only:
+            unit = MvuShape(name, rows, u.positions * f.padded, pe, simd)
+            out_width = node.attrs["out_dtype"].width
+        else:
+            unit = mvu_layer(g, node, name, f.slots, f.padded, pe, simd)
+            out_width = unit.out_width
+        fifo = builder.fifo(f, fifo_depth(unit.sf), "input buffer")
+        out_t = node.attrs["out_dtype"]
+        res = builder.new_flow(pe, out_width, out_t.signed, tuple(range(rows)), unit.nf * pe,
+                               pixels(g.tensors[node.outputs[0]].shape))
+        builder.stage(cls, unit, [fifo], [res], u.pixels, node)
+        return res
+
+    @classmethod
+    def check(cls, unit) -> None:
+        check_layer(unit)
+
+    @classmethod
+    def ports(cls, unit):
+        return (unit.simd * unit.in_width,), (unit.pe * unit.out_width,)
+
+    @classmethod
+    def cycles(cls, unit, vectors: int) -> int:
+        return vectors * unit.cycles   # Folded.cycles: NF*SF per vector
+
+    @classmethod
+    def hdl(cls, unit: MVULayer, name: str) -> Hdl:
+        if unit.xnor:
+            files = [("WEIGHT_FILE", MemFile(weight_file(name)))]
+            if unit.thresholds is not None:
+                files.append(("THRESH_FILE", MemFile(thresh_file(name))))
+            return Hdl("hwcomp_xnor_mvu", MVU_SOURCES + ("hwcomp_xnor_mvu.v",), xnor_parameters(xnor_layer(unit)) + tuple(files))
+        files = [("WEIGHT_FILE", MemFile(weight_file(name))), ("BIAS_FILE", MemFile(bias_file(name)))]
+        if unit.thresholds is not None:
+            files.append(("THRESH_FILE", MemFile(thresh_file(name))))
+        return Hdl("hwcomp_mvu", MVU_SOURCES + ("hwcomp_mvu.v",), mvu_parameters(unit) + tuple(files))
+
+    @classmethod
+    def memories(cls, unit: MVULayer, name: str) -> tuple[MemoryImage, ...]:
+        if unit.xnor:
+            return (weight_image(unit, name),) + ((threshold_image(unit, name),) if unit.thresholds is not None else ())
+        images = (weight_image(unit, name), bias_image(unit, name))
+        return images + ((threshold_image(unit, name),) if unit.thresholds is not None else ())
+
+    @classmethod
+    def summary(cls, unit) -> str:
+        layer = unit
+        kind = "requant" if layer.requant else "accumulator out"
+        if layer.thresholds is not None:
+            kind = f"{layer.thresh_k} thresholds"
+        if layer.weight_bipolar:
+            kind = f"bipolar weights, {kind}"
+        if layer.xnor:
+            kind = "XNOR-popcount, " + ("threshold out" if layer.thresholds is not None else "popcount out")
+        return (f"{layer.rows}x{layer.cols} (padded {layer.rows_p}x{layer.cols_p}), "
+                f"PE {layer.pe}, SIMD {layer.simd}, {layer.cycles} cycles/vector, "
+                f"{'relu, ' if layer.relu else ''}{kind}")
