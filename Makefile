@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-cnn demo-resnet demo-binary test test-slow bench real-models onnx-table clean
+.PHONY: install demo demo-cnn demo-resnet demo-binary test test-slow fuzz bench real-models onnx-table clean
 
 install: $(STAMP)
 
@@ -31,10 +31,16 @@ demo-binary: $(STAMP)
 	$(PY) examples/digits_binary/run.py
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
+
+# Property tests with hundreds of random networks per family (about an hour);
+# `make test` runs three per family. HWCOMP_FUZZ=N runs N per family.
+fuzz: $(STAMP)
+	HWCOMP_FUZZ=$${HWCOMP_FUZZ:-1} $(BIN)/pytest -q tests/property
 
 bench: $(STAMP)
 	$(PY) benchmarks/sim_throughput.py

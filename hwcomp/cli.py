@@ -22,12 +22,24 @@ def _shape(text: str):
     return shapes.get(None) if list(shapes) == [None] else shapes
 
 
-def _fold(text: str) -> list[tuple[int, int]]:
-    """'2x32,5x2' -> [(PE, SIMD), ...] per layer in order."""
+def _fold(text: str):
+    """'2x32,5x2' -> [(PE, SIMD), ...] for the layers in order; 'fc1=2x32,fc2=5x2' -> {layer: (PE, SIMD)}
+    by node name (`hwcomp compile` prints the names; `hwcomp inspect` lists them)."""
+    items = [i.strip() for i in text.split(",") if i.strip()]
+    named = ["=" in i for i in items]
     try:
-        return [tuple(int(v) for v in item.lower().split("x")) for item in text.split(",")]  # type: ignore[misc]
+        if not items or (any(named) and not all(named)):
+            raise ValueError
+        pairs = [i.rpartition("=") for i in items]
+        values = [tuple(int(v) for v in val.lower().split("x")) for _, _, val in pairs]
+        if any(len(v) != 2 for v in values):
+            raise ValueError
     except ValueError:
-        raise argparse.ArgumentTypeError(f"bad --fold {text!r}: expected PExSIMD per layer, e.g. 2x32,5x2")
+        raise argparse.ArgumentTypeError(f"bad --fold {text!r}: expected PExSIMD per layer in order (2x32,5x2) or "
+                                         "by layer name (fc1=2x32,fc2=5x2)") from None
+    if all(named):
+        return {name: v for (name, _, _), v in zip(pairs, values)}
+    return values
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                         "fixed point. A model with its own quantizers ignores --bits")
     c.add_argument("--calib", type=Path, help=".npz with array x of calibration inputs")
     c.add_argument("--ii", type=int, help="target initiation interval in cycles (default: 64 lanes on the largest layer)")
-    c.add_argument("--fold", type=_fold, help="explicit PExSIMD per layer, e.g. 2x32,5x2")
+    c.add_argument("--fold", type=_fold, help="PExSIMD per layer in order (2x32,5x2) or by name (fc1=2x32,fc2=5x2); "
+                   "any values, width converters join layers whose lanes differ")
     c.add_argument("--input-shape", type=_shape, help="fix dynamic input dimensions, e.g. 1,64")
 
     s = sub.add_parser("simulate", help="simulate a build in Verilator and check it against the IR")
