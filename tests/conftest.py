@@ -1,10 +1,16 @@
 """Small MVU layers and designs built inline for backend tests."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from hwcomp.hw.design import MVULayer, StreamDesign, ceil_div
+# Shared inline models (tests/inline_models.py) import by name from any test directory.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from hwcomp.hw.design import Design, MVULayer, ceil_div, chain_design
 
 
 def make_dense_layer(name: str, weights, bias=None, *, pe: int = 1, simd: int = 1, in_width: int = 4,
@@ -31,7 +37,7 @@ def make_dense_layer(name: str, weights, bias=None, *, pe: int = 1, simd: int = 
     )
 
 
-def two_layer_design(name: str = "mlp", first: str = "fc1", second: str = "fc2") -> StreamDesign:
+def two_layer_design(name: str = "mlp", first: str = "fc1", second: str = "fc2") -> Design:
     """5 -> 3 -> 2: unsigned 4-bit in, requant to unsigned 3-bit, then logits."""
     rng = np.random.default_rng(0)
     l1 = make_dense_layer(first, rng.integers(-8, 8, size=(3, 5)), rng.integers(-20, 20, size=3),
@@ -39,7 +45,7 @@ def two_layer_design(name: str = "mlp", first: str = "fc1", second: str = "fc2")
                      out_min=0, out_max=7)
     l2 = make_dense_layer(second, rng.integers(-8, 8, size=(2, 3)), rng.integers(-5, 5, size=2),
                      pe=2, simd=2, in_width=3, acc_width=10, fifo_depth=3)
-    return StreamDesign(name, (l1, l2), in_elems=5, out_elems=2)
+    return chain_design(name, (l1, l2), in_elems=5, out_elems=2)
 
 
 @pytest.fixture
@@ -49,7 +55,7 @@ def dense_layer():
 
 
 @pytest.fixture
-def design() -> StreamDesign:
+def design() -> Design:
     return two_layer_design()
 
 
