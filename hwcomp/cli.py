@@ -24,7 +24,7 @@ def _shape(text: str):
 
 def _fold(text: str):
     """'2x32,5x2' -> [(PE, SIMD), ...] for the layers in order; 'fc1=2x32,fc2=5x2' -> {layer: (PE, SIMD)}
-    by node name (`hwcomp compile` prints the names; `hwcomp inspect` lists them)."""
+    by layer name (the `name` of each entry in report.json's `layers`)."""
     items = [i.strip() for i in text.split(",") if i.strip()]
     named = ["=" in i for i in items]
     try:

@@ -1,20 +1,25 @@
 """Choose the folding of any design: PE and SIMD per matrix-vector unit, lanes
 per sliding window, global pooling and join.
 
-For a target initiation interval T the folder walks the region in topological
-order and gives each block the fewest multiplier lanes (PE * SIMD; lanes for
-the other blocks) whose stages, width converters and FIFOs included, all take
-at most T cycles per image. A sliding window runs at the lanes of the block it
-feeds (the unit's SIMD, or the pooling after it), so the pair is chosen
-together. Where a block reads at other lanes than its producer writes, the
-builder puts a width converter; among choices within a quarter of the fewest
-lanes, the one that needs no converter wins. Every candidate is tried on the
-builder itself (plan only, rolled back), so the cycles balanced here are those
-of the stages that will be built.
+The folder walks the region in topological order. At each block it asks the
+block's class for candidate knob values (`Block.fold_candidates`, fewest lanes
+first: PE * SIMD for a unit, lanes for the others) and tries them on the
+builder itself (plan only, no weights, rolled back), so the cycles it balances
+are those of the stages that will be built, width converters, windows and
+FIFOs included. A block may fold together with its consumer
+(`Block.fold_with`): a sliding window runs at the lanes of the unit or pooling
+it feeds, so the pair is chosen at once.
 
-Without a target, the largest layer gets DEFAULT_LANES lanes: T = its MACs / 64,
-relaxed to the tightest feasible target when a block cannot reach it, then the
-best PE utilization among slightly tighter targets. A read-only analysis.
+- Target T (`--ii`): each block takes the first candidate whose stages all
+  take at most T cycles per image, unless one that needs no width converter
+  does within CONVERTER_SLACK of its lanes.
+- Default: T = the largest layer's MACs / DEFAULT_LANES, relaxed to the
+  tightest feasible target when a block cannot reach it, then the best PE
+  utilization among slightly tighter targets.
+- Explicit (`--fold`): the user's PE and SIMD per unit; every other block reads
+  at its producer's lanes (windows at their unit's SIMD); no target.
+
+A read-only analysis: it returns the folding record (hw/folding.py).
 """
 from __future__ import annotations
 
@@ -23,16 +28,13 @@ import math
 from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.numerics import ceil_div
-from hwcomp.ops.mvu import MatrixVectorUnit
-from hwcomp.ops.window import SlidingWindow
 
-from .blocks.base import block_of_op
-from .blocks.mvu import unit_input
+from .blocks.base import block_of_op, lane_options
 from .builder import Builder
 from .folding import Folding
 
-DEFAULT_LANES = 64   # multiplier lanes given to the largest layer when no target is set
-CONVERTER_SLACK = 1.25   # lanes worth paying to avoid a width converter
+DEFAULT_LANES = 64        # multiplier lanes given to the largest layer when no target is set
+CONVERTER_SLACK = 1.25    # lanes worth paying to avoid a width converter
 
 
 class _Infeasible(Exception):
@@ -41,46 +43,42 @@ class _Infeasible(Exception):
         self.node = node
 
 
-def lane_options(n: int) -> list[int]:
-    """Lane counts worth trying for n elements: the smallest one per fold count."""
-    seen: dict[int, int] = {}
-    for lanes in range(1, n + 1):
-        seen.setdefault(ceil_div(n, lanes), lanes)
-    return sorted(seen.values())
+class Walk:
+    """One pass over the region on a plan-only builder; what fold_candidates may ask."""
 
-
-def mvus(graph: Graph, region: list[Node]) -> list[Node]:
-    return [n for n in region if n.op is MatrixVectorUnit]
-
-
-def unit_macs(graph: Graph, node: Node) -> int:
-    u = unit_input(graph, node)
-    return u.pixels * node.params["weight"].shape[0] * u.positions * u.channels
-
-
-def ideal_ii(graph: Graph, region: list[Node], blocks: dict) -> float:
-    return max(unit_macs(graph, n) / (blocks[n.name]["pe"] * blocks[n.name]["simd"]) for n in mvus(graph, region))
-
-
-class _Walk:
-    """One greedy pass at target T on a plan-only builder."""
-
-    def __init__(self, graph: Graph, target: int) -> None:
+    def __init__(self, graph: Graph, target: int | None = None, fixed: dict | None = None) -> None:
         self.b = Builder(graph, plan_only=True)
-        self.g, self.t = graph, target
+        self.g = graph
+        self.t = target if target is not None else math.inf
+        self.fixed = fixed          # explicit folding: unit name -> (PE, SIMD); None: search
         self.consumers = {n.name: [m for m in self.b.region if n.outputs[0] in m.inputs] for n in self.b.region}
-        self.input_lanes: int | None = None
+
+    def incoming(self, node: Node):
+        """The flow `node` reads (None before the design's input stream exists)."""
+        return self.b.flow.get(node.inputs[0])
+
+    def lanes_candidates(self, head: Node, knob_of: Node | None = None) -> list[tuple[int, bool, dict]]:
+        """Lanes for `head` (recorded on `knob_of`, default head): the producer's first
+        (no converter), then more; in explicit mode only the producer's."""
+        f = self.incoming(head)
+        who = (knob_of or head).name
+        if f is None:
+            channels = self.g.tensors[head.inputs[0]].shape[-1]
+            opts = [min(channels, DEFAULT_LANES)] if self.fixed is not None else lane_options(channels)
+            return [(s, False, {who: {"lanes": s}}) for s in opts]
+        if self.fixed is not None:
+            return [(f.lanes, False, {who: {"lanes": f.lanes}})]
+        return [(s, s != f.lanes, {who: {"lanes": s}}) for s in [f.lanes] + [o for o in lane_options(f.elems)
+                                                                          if o > f.lanes]]
 
     def trial(self, nodes: list[Node], knobs: dict[str, dict]) -> int | None:
         """Cycles of the stages `nodes` would add with `knobs`; None if over target. Rolled back."""
         snap = self.b.snapshot()
         saved = {k: self.b.knobs.get(k) for k in knobs}
         self.b.knobs.update(knobs)
-        started = self.b.src not in self.b.flow
         try:
-            if started:
-                first = next(iter(knobs.values()))
-                self.b.start(first.get("lanes", first.get("simd")))
+            if self.b.src not in self.b.flow:
+                self.b.start(_first_lanes(knobs))
             for n in nodes:
                 self.b.step(n)
             cycles = self.b.cycles_since(snap)
@@ -92,38 +90,6 @@ class _Walk:
                 else:
                     self.b.knobs[k] = v
         return cycles if cycles <= self.t else None
-
-    def incoming(self, node: Node):
-        return self.b.flow.get(node.inputs[0])
-
-    def mvu_candidates(self, window: Node | None, unit: Node) -> list[tuple[int, bool, dict]]:
-        """(lanes, needs converter, knobs) for a unit (and the window feeding it), fewest lanes first."""
-        head = window or unit
-        f = self.incoming(head)
-        u = unit_input(self.g, unit)
-        rows = unit.params["weight"].shape[0]
-        channels = f.elems if f is not None else u.channels
-        opts = set(lane_options(channels)) | ({f.lanes} if f is not None else set())
-        out = []
-        for s in sorted(opts):
-            per_pixel = f.padded // s if f is not None and s == f.lanes else ceil_div(channels, s)
-            nf_max = self.t // (u.pixels * u.positions * per_pixel)
-            if nf_max < 1:
-                continue
-            pe = ceil_div(rows, min(nf_max, rows))
-            knobs = {unit.name: {"pe": pe, "simd": s}}
-            if window is not None:
-                knobs[window.name] = {"lanes": s}
-            out.append((pe * s, f is not None and s != f.lanes, knobs))
-        return sorted(out, key=lambda c: (c[0], c[1]))
-
-    def lanes_candidates(self, head: Node) -> list[tuple[int, bool, dict]]:
-        f = self.incoming(head)
-        channels = f.elems if f is not None else self.g.tensors[head.inputs[0]].shape[-1]
-        opts = sorted(set(lane_options(channels)) | ({f.lanes} if f is not None else set()))
-        if f is not None:  # the producer's lanes first: no converter
-            opts = [f.lanes] + [o for o in opts if o > f.lanes]
-        return [(s, f is not None and s != f.lanes, {head.name: {"lanes": s}}) for s in opts]
 
     def choose(self, nodes: list[Node], cands: list[tuple[int, bool, dict]]) -> dict:
         """The first candidate (fewest lanes) that meets the target, unless a converter-free
@@ -138,62 +104,63 @@ class _Walk:
         return best[2]
 
     def run(self) -> Folding:
-        pending: set[str] = set()
+        decided: set[str] = set()
         for n in self.b.region:
-            if n.name not in pending:
+            if n.name not in decided:
                 block = block_of_op(n.op)
-                nxt = self.consumers[n.name]
-                if n.op is SlidingWindow and len(nxt) == 1 and nxt[0].op is MatrixVectorUnit:
-                    knobs = self.choose([n, nxt[0]], self.mvu_candidates(n, nxt[0]))
-                    pending.add(nxt[0].name)
-                elif n.op is SlidingWindow and len(nxt) == 1:
-                    knobs = self.choose([n, nxt[0]], self.lanes_candidates(n))
-                    pending.add(nxt[0].name)
-                elif n.op is MatrixVectorUnit:
-                    knobs = self.choose([n], self.mvu_candidates(None, n))
-                elif block.knobs(n, self.g):
-                    knobs = self.choose([n], self.lanes_candidates(n))
-                else:
-                    knobs = {}
+                partner = block.fold_with(n, self.consumers[n.name])
+                group = [n, partner] if partner is not None else [n]
+                owner = block_of_op(group[-1].op)
+                cands = owner.fold_candidates(self, group[-1], n if partner is not None else None)
+                knobs = self.choose(group, cands) if cands is not None else {}
+                decided.update(m.name for m in group)
                 if self.b.src not in self.b.flow:
-                    first = next(iter(knobs.values()), None)
-                    lanes = first.get("lanes", first.get("simd")) if first else min(
-                        self.g.tensors[self.b.src].shape[-1], DEFAULT_LANES)
-                    self.b.start(lanes)
+                    self.b.start(_first_lanes(knobs) if knobs else
+                                 min(self.g.tensors[self.b.src].shape[-1], DEFAULT_LANES))
                 self.b.knobs.update(knobs)
             self.b.step(n)
         return _record(self.b)
 
 
+def _first_lanes(knobs: dict) -> int:
+    """The input stream's lanes: what the first block to read it asks for."""
+    first = next(iter(knobs.values()))
+    return first.get("lanes", first.get("simd"))
+
+
 def _record(b: Builder) -> Folding:
-    blocks = {k: v for k, v in b.knobs.items()}
-    return Folding(b.flow[b.src].lanes, blocks, max(s.cycles for s in b.stages), ideal_ii(b.graph, b.region, blocks))
+    blocks = {k: dict(v) for k, v in b.knobs.items()}
+    ideal = max(block_of_op(n.op).ideal_cycles(n, b.graph, blocks.get(n.name, {})) for n in b.region)
+    return Folding(b.flow[b.src].lanes, blocks, max(s.cycles for s in b.stages), ideal)
 
 
 def fold_at(graph: Graph, target: int) -> Folding:
     """The folding with the fewest lanes meeting `target` cycles per image."""
     try:
-        return _Walk(graph, target).run()
+        return Walk(graph, target).run()
     except _Infeasible as e:
         raise HwcompError(f"target initiation interval {target} cycles cannot be met by {e.node!r}") from None
 
 
 def _feasible(graph: Graph, target: int) -> Folding | None:
     try:
-        return _Walk(graph, target).run()
+        return Walk(graph, target).run()
     except _Infeasible:
         return None
 
 
 def default_target(graph: Graph, region: list[Node]) -> int:
-    return max(1, math.ceil(max(unit_macs(graph, n) for n in mvus(graph, region)) / DEFAULT_LANES))
+    return max(1, math.ceil(max(block_of_op(n.op).macs(n, graph) for n in region) / DEFAULT_LANES))
+
+
+def _lanes(f: Folding) -> int:
+    return sum(v["pe"] * v["simd"] for v in f.blocks.values() if "pe" in v)
 
 
 def balanced_folding(graph: Graph, target_ii: int | None = None) -> Folding:
     if target_ii:
         return fold_at(graph, target_ii)
-    b = Builder(graph, plan_only=True)
-    target = default_target(graph, b.region)
+    target = default_target(graph, Builder(graph, plan_only=True).region)
     best = _feasible(graph, target)
     if best is None:  # a block cannot reach 64 lanes' worth: the tightest target that works
         lo, hi = target, target * 2
@@ -216,45 +183,31 @@ def balanced_folding(graph: Graph, target_ii: int | None = None) -> Folding:
     return best
 
 
-def _lanes(f: Folding) -> int:
-    return sum(v["pe"] * v["simd"] for v in f.blocks.values() if "pe" in v)
-
-
 def explicit_folding(graph: Graph, pe_simd) -> Folding:
     """User-given (PE, SIMD) per unit: a list in unit order or a dict by node name.
-    Any values in 1..rows and 1..input channels; width converters join neighbours
-    that differ, and windows run at the SIMD of the unit they feed."""
-    b = Builder(graph, plan_only=True)
-    units = mvus(graph, b.region)
+    Any values the units' knobs allow; width converters join neighbours that differ."""
+    walk = Walk(graph, fixed={})
+    units = [n for n in walk.b.region if any(k.name == "pe" for k in block_of_op(n.op).knobs(n, graph))]
     names = [n.name for n in units]
     if isinstance(pe_simd, dict):
         unknown = sorted(set(pe_simd) - set(names))
         if unknown:
             raise HwcompError(f"--fold names {', '.join(map(repr, unknown))}, which are not layers of the model; "
                               f"its layers: {', '.join(names)}")
-        given = dict(pe_simd)
-        missing = [n for n in names if n not in given]
+        missing = [n for n in names if n not in pe_simd]
         if missing:
             raise HwcompError(f"--fold gives no PE x SIMD for {', '.join(map(repr, missing))}")
+        given = dict(pe_simd)
     else:
         if len(pe_simd) != len(units):
             raise HwcompError(f"--fold gives {len(pe_simd)} layers but the model has {len(units)}: {', '.join(names)}")
         given = dict(zip(names, pe_simd))
-    knobs: dict[str, dict[str, int]] = {}
     for n in units:
-        pe, simd = given[n.name]
-        rows, chans = n.params["weight"].shape[0], unit_input(graph, n).channels
-        if not (1 <= pe <= rows and 1 <= simd <= chans):
-            raise HwcompError(f"layer {n.name!r}: PE must be 1..{rows} and SIMD 1..{chans}, got PE={pe} SIMD={simd}")
-        knobs[n.name] = {"pe": int(pe), "simd": int(simd)}
-        src = graph.producer(n.inputs[0])
-        if src is not None and src.op is SlidingWindow:
-            knobs[src.name] = {"lanes": int(simd)}
-    first = next(m for m in b.region if b.src in m.inputs)
-    first_knobs = knobs.get(first.name, {})
-    lanes = first_knobs.get("lanes", first_knobs.get("simd", min(graph.tensors[b.src].shape[-1], DEFAULT_LANES)))
-    b.knobs = knobs
-    b.start(lanes)
-    for n in b.region:
-        b.step(n)
-    return _record(b)
+        values = dict(zip(("pe", "simd"), (int(v) for v in given[n.name])))
+        bounds = {k.name: k.upper for k in block_of_op(n.op).knobs(n, graph)}
+        if not all(1 <= values[k] <= bounds[k] for k in ("pe", "simd")):
+            raise HwcompError(f"layer {n.name!r}: PE must be 1..{bounds['pe']} and SIMD 1..{bounds['simd']}, "
+                              f"got PE={values['pe']} SIMD={values['simd']}")
+        walk.fixed[n.name] = (values["pe"], values["simd"])
+    return walk.run()
+

@@ -74,6 +74,14 @@ class Knob:
     upper: int
 
 
+def lane_options(n: int) -> list[int]:
+    """Lane counts worth trying for n elements: the smallest one per fold count."""
+    seen: dict[int, int] = {}
+    for lanes in range(1, n + 1):
+        seen.setdefault(-(-n // lanes), lanes)
+    return sorted(seen.values())
+
+
 class Block:
     """One kind of hardware block (see the module docstring). Classmethods only."""
 
@@ -98,10 +106,35 @@ class Block:
         """Add this node's stages to `builder` (hw/builder.py); return its output flow."""
         raise NotImplementedError(f"{cls.__name__} is placed by the builder, not built from a node")
 
-    # ---- folding
+    # ---- folding (hw/folder.py)
     @classmethod
     def knobs(cls, node: "Node", graph: "Graph") -> tuple[Knob, ...]:
         return ()
+
+    @classmethod
+    def fold_with(cls, node: "Node", consumers: list) -> "Node | None":
+        """A consumer whose knobs also fix this node's (they are chosen together), or None."""
+        return None
+
+    @classmethod
+    def fold_candidates(cls, walk, node: "Node", window: "Node | None" = None) -> list:
+        """(lanes, needs a width converter, knobs) to try for `node` (and the window folded
+        with it), fewest lanes first; None when there is nothing to choose."""
+        if window is not None:
+            return walk.lanes_candidates(window)
+        if any(k.name == "lanes" for k in cls.knobs(node, walk.g)):
+            return walk.lanes_candidates(node)
+        return None
+
+    @classmethod
+    def macs(cls, node: "Node", graph: "Graph") -> int:
+        """Multiply-accumulates per image."""
+        return 0
+
+    @classmethod
+    def ideal_cycles(cls, node: "Node", graph: "Graph", knobs: dict) -> float:
+        """MACs / (PE * SIMD): the cycles of a PE array without padding."""
+        return 0.0
 
     # ---- one instance
     @classmethod

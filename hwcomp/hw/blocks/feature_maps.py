@@ -49,6 +49,11 @@ class WindowBlock(Block):
         return (Knob("lanes", graph.tensors[node.inputs[0]].shape[-1]),)
 
     @classmethod
+    def fold_with(cls, node, consumers):
+        # A window runs at the lanes of the unit or pooling it feeds.
+        return consumers[0] if len(consumers) == 1 else None
+
+    @classmethod
     def build(cls, builder, node, flows):
         f = builder.convert(flows[0], builder.lanes(node))
         g = builder.graph

@@ -25,7 +25,7 @@ from hwcomp.ops.quantizers import MultiThreshold
 from hwcomp.ops.shape import Flatten
 from hwcomp.ops.window import SlidingWindow
 
-from .base import Bits, Block, Hdl, Knob, MemFile, MemoryImage, register
+from .base import Bits, Block, Hdl, Knob, MemFile, MemoryImage, lane_options, register
 from .feature_maps import pixels
 
 # Cycles from the input handshake of a vector's last step to the handshake of
@@ -281,6 +281,41 @@ class MvuBlock(Block):
     def knobs(cls, node, graph):
         u = unit_input(graph, node)
         return (Knob("pe", node.params["weight"].shape[0]), Knob("simd", u.channels))
+
+    @classmethod
+    def macs(cls, node, graph) -> int:
+        u = unit_input(graph, node)
+        return u.pixels * node.params["weight"].shape[0] * u.positions * u.channels
+
+    @classmethod
+    def ideal_cycles(cls, node, graph, knobs) -> float:
+        return cls.macs(node, graph) / (knobs["pe"] * knobs["simd"])
+
+    @classmethod
+    def fold_candidates(cls, walk, node, window=None):
+        """Per SIMD worth trying, the fewest PE meeting the target: NF*SF cycles per vector,
+        SF = positions * beats per pixel at SIMD lanes (the window, if any, runs at SIMD)."""
+        def knobs(pe, simd):
+            k = {node.name: {"pe": pe, "simd": simd}}
+            if window is not None:
+                k[window.name] = {"lanes": simd}
+            return k
+
+        f = walk.incoming(window or node)
+        if walk.fixed is not None:
+            pe, simd = walk.fixed[node.name]
+            return [(pe * simd, f is not None and f.lanes != simd, knobs(pe, simd))]
+        u = unit_input(walk.g, node)
+        rows = node.params["weight"].shape[0]
+        channels = f.elems if f is not None else u.channels
+        out = []
+        for s in sorted(set(lane_options(channels)) | ({f.lanes} if f is not None else set())):
+            per_pixel = f.padded // s if f is not None and s == f.lanes else ceil_div(channels, s)
+            nf_max = walk.t // (u.pixels * u.positions * per_pixel)
+            if nf_max >= 1:
+                pe = ceil_div(rows, min(nf_max, rows))
+                out.append((pe * s, f is not None and s != f.lanes, knobs(pe, s)))
+        return sorted(out, key=lambda c: (c[0], c[1]))
 
     @classmethod
     def build(cls, builder, node, flows):
