@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hwcomp import compile_model, simulate_build
-from hwcomp.hw.folder import _Walk
+from hwcomp.hw.folder import Walk
 
 pytestmark = pytest.mark.rtl
 
@@ -75,13 +75,13 @@ def test_default_folding_walks_a_bounded_number_of_times(tmp_path, monkeypatch):
     """The default folding of a 9-layer CNN took 96-114 s (an exhaustive search);
     it now walks the design once per target tried, a few dozen times at most."""
     walks = []
-    original = _Walk.run
+    original = Walk.run
 
     def counted(self):
         walks.append(self.t)
         return original(self)
 
-    monkeypatch.setattr(_Walk, "run", counted)
+    monkeypatch.setattr(Walk, "run", counted)
     layers, c = [], 1
     for k, out in enumerate([16, 32, 32, 64, 64, 128, 128, 128, 128]):
         layers += [torch.nn.Conv2d(c, out, 3, padding=1), torch.nn.ReLU()] + ([torch.nn.MaxPool2d(2)] if k in (1, 4) else [])
