@@ -71,6 +71,20 @@ class MvuShape(Folded):
     simd: int
 
 
+def _padded_row_thresholds(rows_p: int, k: int, out_base: int, always_never: tuple[int, int]) -> np.ndarray:
+    """Thresholds [rows_p, k] under which a row outputs the code 0 (out_base if 0 is no code):
+    the first -out_base pass for every accumulator (always), the others for none (never).
+
+    Padded rows are the stream's tail lanes, which must be zero: after a window or a
+    Flatten they sit inside the next unit's column range, where an XNOR unit's padding
+    weight bit 1 ignores only a 0 bit. Zero thresholds made a padded row (acc 0) output
+    out_base + k, a 1 on binary layers."""
+    always, never = always_never
+    tp = np.full((rows_p, k), never, dtype=np.int64)
+    tp[:, : min(max(-out_base, 0), k)] = always
+    return tp
+
+
 def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: int, simd: int) -> MVULayer:
     """The unit for `node` reading pixels of `padded` elements whose channel c sits at slots[c].
 
@@ -95,7 +109,8 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
     modes = {}
     if "thresholds" in node.params:
         t = np.asarray(node.params["thresholds"], dtype=np.int64)
-        tp = np.zeros((rows_p, t.shape[1]), dtype=np.int64)
+        tp = _padded_row_thresholds(rows_p, t.shape[1], int(a.get("out_base", 0)),
+                                    (0, cols + 1) if xnor else (a["acc_dtype"].min_int, a["acc_dtype"].max_int + 1))
         tp[:rows] = t
         modes["thresholds"] = tp
         if "descending" in node.params:
@@ -107,13 +122,21 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
     out_width = out.width
     if xnor and "thresholds" not in node.params:
         out_width = wp.shape[1].bit_length()  # the unit's popcount port: clog2(SF*SIMD + 1) bits
+    bipolar, weight_width = bool(a.get("weight_bipolar", False)), 1 if xnor else a["weight_dtype"].width
+    if bipolar and len(slots) < padded:
+        # Padding columns inside [0, cols) (tail lanes of each position) would weigh -1, since the
+        # unit masks only columns >= COLS: store +-1 as 2-bit weights with 0 there instead.
+        real = np.zeros((u.positions, padded), dtype=bool)
+        real[:, list(slots)] = True
+        wp[:rows, :cols] = np.where(real.reshape(-1), 2 * wp[:rows, :cols] - 1, 0)
+        bipolar, weight_width = False, 2
     return MVULayer(
         name=name, rows=rows, cols=cols, pe=pe, simd=simd,
-        in_width=xt.width, in_signed=xt.signed, weight_width=1 if xnor else a["weight_dtype"].width,
+        in_width=xt.width, in_signed=xt.signed, weight_width=weight_width,
         weights=wp, bias=bp, acc_width=a["acc_dtype"].width, requant=a["requant"],
         shift=a["shift"], relu=a["relu"], out_width=out_width, out_signed=out.signed,
         out_min=out.min_int, out_max=out.max_int, in_fifo_depth=fifo_depth(ceil_div(cols, simd)),
-        weight_bipolar=bool(a.get("weight_bipolar", False)), xnor=xnor, **modes,
+        weight_bipolar=bipolar, xnor=xnor, **modes,
     )
 
 
@@ -227,7 +250,7 @@ def _check_thresholds(layer: MVULayer, fail) -> None:
         fail(f"thresholds {t.shape} must be [rows_p, K] = [{layer.rows_p}, K] with K >= 1")
     if not np.issubdtype(t.dtype, np.integer):
         fail(f"thresholds must be integers, got {t.dtype}")
-    # Padded rows may hold anything; their codes are dropped downstream.
+    # Padded rows are not checked: mvu_layer gives them thresholds for the code 0 (zero tail lanes).
     if (np.diff(t[: layer.rows], axis=1) < 0).any():
         bad = int(np.nonzero((np.diff(t[: layer.rows], axis=1) < 0).any(axis=1))[0][0])
         fail(f"thresholds of row {bad} are not ascending: {t[bad].tolist()}")
