@@ -50,6 +50,8 @@ SWU_CASES = (
             images=8),
     # Balanced (in beats == out beats): both sides must run every cycle.
     SwuCase("pointwise_1x1", SwuParams(elem_w=3, lanes=4, cf=2, ifm_h=3, ifm_w=4, k_h=1, k_w=1), images=10),
+    # 128 channels on 3 lanes (CF 43, one tail lane), bits: a binary CNN's 3x3 layer.
+    SwuCase("conv3x3_c128_l3", SwuParams(elem_w=1, lanes=3, cf=43, ifm_h=6, ifm_w=6, k_h=3, k_w=3), images=2),
 )
 
 SWU_CASES_SLOW = (
@@ -72,6 +74,11 @@ SWU_CASES_SLOW = (
     SwuCase("pool3x3_s2_p1", SwuParams(elem_w=6, lanes=2, cf=2, ifm_h=7, ifm_w=6, k_h=3, k_w=3,
                                        stride_h=2, stride_w=2, pad_t=1, pad_l=1, pad_b=1, pad_r=1,
                                        pad_value=-32), images=5),
+    # Lane counts that do not divide the channels: 128 on 12 (CF 11, 4 tail lanes), 5 on 2.
+    SwuCase("pool2x2_s2_c128_l12", SwuParams(elem_w=1, lanes=12, cf=11, ifm_h=4, ifm_w=4, k_h=2, k_w=2,
+                                             stride_h=2, stride_w=2), images=6),
+    SwuCase("conv3x3_p1_c5_l2", SwuParams(elem_w=4, lanes=2, cf=3, ifm_h=5, ifm_w=4, k_h=3, k_w=3,
+                                          pad_t=1, pad_l=1, pad_b=1, pad_r=1), images=4),
 )
 
 DWC_CASES = (
