@@ -26,6 +26,8 @@ POOL_UNITS = {
     # 3x3 average times 2 (binary point moved by one): MULT/SHIFT ~ 2/9, one beat
     # per position, saturating at 31 for about half the windows
     "avg3x3_u5_c3x4_sat": PoolUnit.average(9, 3, 4, 5, False, 6, True, frac_shift=1),
+    # 2x2 max of bits, 128 channels on 12 lanes (CF 11, 4 zero tail lanes): a binary CNN's pool
+    "max2x2_u1_c128x12": PoolUnit(MAX, 4, 128, 12, 1, False),
 }
 POOL_UNITS_SLOW = {
     "max2x2_u3_c4x4": PoolUnit(MAX, 4, 4, 4, 3, False),
@@ -36,6 +38,9 @@ POOL_UNITS_SLOW = {
     "sum3x3_u4_c2x2_floor": PoolUnit(SUM, 9, 2, 2, 4, False, Scale(1, 4, 3, False, 0, 7, rounding="floor")),
     "sum2x2_s4_c2x1_ceil": PoolUnit(SUM, 4, 2, 1, 4, True, Scale(1, 3, 3, True, -4, 3, rounding="ceil")),
     "sum2x2_s4_c2x1_half_down": PoolUnit(SUM, 4, 2, 1, 4, True, Scale(1, 1, 5, True, -16, 15, rounding="half_down")),
+    # lanes that do not divide the channels: 128 on 3 (CF 43), an average of 128 on 12 (CF 11)
+    "max2x2_s2_c128x3": PoolUnit(MAX, 4, 128, 3, 2, True),
+    "avg3x3_s4_c128x12": PoolUnit.average(9, 128, 12, 4, True, 4, True),
 }
 GAP_UNITS = {
     # GlobalAveragePool over 3x4 pixels, C = 6 in 2 beats of 4 lanes
@@ -44,6 +49,7 @@ GAP_UNITS = {
 GAP_UNITS_SLOW = {
     "gmax9_u5_c3x1": GlobalPoolUnit(MAX, 9, 3, 1, 5, False),
     "gavg49_u8_c8x8": GlobalPoolUnit.average(49, 8, 8, 8, False, 8, False),
+    "gavg4_u2_c128x12": GlobalPoolUnit.average(4, 128, 12, 2, False, 2, False),   # CF 11, 4 tail lanes
 }
 ADD_UNITS = {
     # int4 << 2 plus uint5, >> 1 with rounding, ReLU, saturate to [0, 12] in 4 bits
