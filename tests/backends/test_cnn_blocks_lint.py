@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hwcomp.backends.verilog import parameter_literals
 from hwcomp.hw.window import DwcParams, SwuParams
 from hwcomp.resources import templates_dir
 from hwcomp.sim.toolchain import ensure_verilator
@@ -50,7 +51,7 @@ def test_power_of_two_corner_is_one() -> None:
 @pytest.mark.parametrize("corner", SWU_CORNERS, ids=str)
 def test_swu_lint(corner: str) -> None:
     lint([templates_dir() / "hwcomp_fifo.v", templates_dir() / "hwcomp_swu.v"], "hwcomp_swu",
-         SWU_CORNERS[corner].verilog_parameters())
+         parameter_literals(SWU_CORNERS[corner]))
 
 
 DWC_CORNERS = [(13, 3, 5), (20, 8, 3), (10, 7, 7), (8, 4, 4), (1, 1, 1), (16, 2, 8), (7, 5, 1), (100, 16, 12),
@@ -60,4 +61,4 @@ DWC_CORNERS = [(13, 3, 5), (20, 8, 3), (10, 7, 7), (8, 4, 4), (1, 1, 1), (16, 2,
 @pytest.mark.parametrize("n,in_lanes,out_lanes", DWC_CORNERS)
 def test_dwc_lint(n: int, in_lanes: int, out_lanes: int) -> None:
     lint([templates_dir() / "hwcomp_fifo.v", templates_dir() / "hwcomp_dwc.v"], "hwcomp_dwc",
-         DwcParams(elem_w=5, n=n, in_lanes=in_lanes, out_lanes=out_lanes).verilog_parameters())
+         parameter_literals(DwcParams(elem_w=5, n=n, in_lanes=in_lanes, out_lanes=out_lanes)))

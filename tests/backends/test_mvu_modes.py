@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from hwcomp.backends.rom_images import clamped_thresholds, threshold_lines, weight_lines
-from hwcomp.backends.verilog import check_layer, mvu_parameters, top_context, write_verilog
-from hwcomp.hw.design import StreamDesign
+from hwcomp.backends.verilog import parameter_literals, top_context, write_verilog
+from hwcomp.hw.blocks.mvu import check_layer
+from hwcomp.hw.design import chain_design
 from hwcomp.hw.numerics import accumulate, activate, int_range, threshold_activation
 
 
@@ -91,10 +92,10 @@ def test_bad_bipolar_layers_are_refused(bipolar, change, message) -> None:
 
 
 def test_mode_parameters(layer, bipolar) -> None:
-    p = dict(mvu_parameters(thresholded(layer, layer.thresholds, base=-2, out_width=2, out_signed=True)))
+    p = dict(parameter_literals(thresholded(layer, layer.thresholds, base=-2, out_width=2, out_signed=True)))
     assert (p["THRESH_K"], p["OUT_BASE"], p["OUT_W"], p["REQUANT"], p["RELU"]) == ("3", "-2", "2", "0", "0")
     assert "W_BIPOLAR" not in p
-    p = dict(mvu_parameters(bipolar))
+    p = dict(parameter_literals(bipolar))
     assert (p["W_BIPOLAR"], p["COLS"], p["W_W"]) == ("1", "7", "1")
     assert "THRESH_K" not in p
 
@@ -144,11 +145,12 @@ def test_threshold_design_writes_its_rom(layer, dense_layer, tmp_path) -> None:
     # 4 -> 3 codes (uint2) -> 2 logits.
     nxt = dense_layer("fc2", [[1, -1, 1], [0, 1, 1]], pe=1, simd=2, in_width=2, acc_width=6, fifo_depth=2)
     first = dataclasses.replace(layer, name="fc1")
-    design = StreamDesign("thr", (first, nxt), in_elems=4, out_elems=2)
+    design = chain_design("thr", (first, nxt), in_elems=4, out_elems=2)
     files = write_verilog(design, tmp_path)
     names = [f.name for f in files]
     assert "fc1_thresh.mem" in names and "fc2_thresh.mem" not in names
     assert (tmp_path / "fc1_thresh.mem").read_text().splitlines() == threshold_lines(first)
-    params = dict(top_context(design).layers[0].params)
+    instances = {i.name: dict(i.params) for i in top_context(design).instances}
+    params = instances["u_fc1"]
     assert params["THRESH_FILE"] == '{MEM_DIR, "fc1_thresh.mem"}' and params["THRESH_K"] == "3"
-    assert "THRESH_FILE" not in dict(top_context(design).layers[1].params)
+    assert "THRESH_FILE" not in instances["u_fc2"]

@@ -9,15 +9,16 @@ import subprocess
 import numpy as np
 import pytest
 
-from hwcomp.backends.verilog import mvu_parameters, write_verilog
-from hwcomp.hw.design import MVULayer, StreamDesign, ceil_div
+from hwcomp.backends.verilog import literal, write_verilog
+from hwcomp.hw.blocks.mvu import mvu_parameters
+from hwcomp.hw.design import MVULayer, ceil_div, chain_design
 from hwcomp.hw.numerics import int_range
 from hwcomp.resources import templates_dir
 from hwcomp.sim.toolchain import ensure_verilator
 
 pytestmark = pytest.mark.rtl
 
-SOURCES = [templates_dir() / "hwcomp_fifo.v", templates_dir() / "hwcomp_mvu.v"]
+SOURCES = [templates_dir() / n for n in ("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_mvu.v")]
 
 
 def mode_layer(rows: int, cols: int, pe: int, simd: int, *, bipolar: bool = False, k: int = 0,
@@ -56,7 +57,8 @@ CORNERS = {
 
 
 def parameters(corner: str) -> tuple[tuple[str, str], ...]:
-    return mvu_parameters(mode_layer(**CORNERS[corner]))
+    """hwcomp_mvu's parameters as Verilog literals (the ROM file names left at their defaults)."""
+    return tuple((k, literal(v)) for k, v in mvu_parameters(mode_layer(**CORNERS[corner])))
 
 
 @pytest.mark.parametrize("corner", CORNERS, ids=str)
@@ -90,7 +92,7 @@ def test_generated_top_with_modes_lints(dense_layer, tmp_path) -> None:
     second = dataclasses.replace(second, name="fc2", thresholds=np.tile([-3, 0, 2], (4, 1)),
                                  descending=np.array([True, False, True, False]))
     third = dense_layer("fc3", [[1, -1, 0, 1]], pe=1, simd=2, in_width=2, in_signed=True, acc_width=6)
-    design = StreamDesign("modes", (first, second, third), in_elems=7, out_elems=1)
+    design = chain_design("modes", (first, second, third), in_elems=7, out_elems=1)
     files = write_verilog(design, tmp_path)
     sources = [f for f in files if f.suffix == ".v"]
     cmd = [ensure_verilator(), "--lint-only", "-Wall", "--top-module", "modes"]

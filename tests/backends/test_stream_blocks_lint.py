@@ -1,13 +1,15 @@
 """The feature-map stream blocks pass `verilator --lint-only -Wall` with no
 warnings and no waivers, at corners that select every generate branch; the
-parameters come from hwcomp.backends.stream_blocks, as in a generated design."""
+parameters come from each block's HDL description (hwcomp.hw.blocks) rendered by
+hwcomp.backends.verilog, as in a generated design."""
 from __future__ import annotations
 
 import subprocess
 
 import pytest
 
-from hwcomp.backends.stream_blocks import hdl_module
+from hwcomp.backends.verilog import parameter_literals
+from hwcomp.hw.blocks import block_of_unit
 from hwcomp.hw.stream_ops import MAX, SUM, AddUnit, ConcatUnit, ForkUnit, GlobalPoolUnit, PoolUnit, Scale
 from hwcomp.resources import templates_dir
 from hwcomp.sim.toolchain import ensure_verilator
@@ -44,14 +46,18 @@ CORNERS = {
 }
 
 
+def module_name(unit) -> str:
+    return block_of_unit(unit).hdl(unit, "unit").module
+
+
 def lint(unit) -> str:
-    module = hdl_module(unit)
-    cmd = [ensure_verilator(), "--lint-only", "-Wall", "--top-module", module.name]
-    cmd += [f"-G{k}={v}" for k, v in module.parameters]
+    module = block_of_unit(unit).hdl(unit, "unit")
+    cmd = [ensure_verilator(), "--lint-only", "-Wall", "--top-module", module.module]
+    cmd += [f"-G{k}={v}" for k, v in parameter_literals(unit)]
     cmd += [str(templates_dir() / s) for s in module.sources]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr
-    return module.name
+    return module.module
 
 
 @pytest.mark.parametrize("corner", CORNERS, ids=str)
@@ -60,5 +66,5 @@ def test_stream_block_lint(corner: str) -> None:
 
 
 def test_every_block_is_linted() -> None:
-    names = {hdl_module(u).name for u in CORNERS.values()}
+    names = {module_name(u) for u in CORNERS.values()}
     assert names == {"hwcomp_pool", "hwcomp_gap", "hwcomp_add", "hwcomp_fork", "hwcomp_concat"}

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwcomp.backends.verilog import mvu_parameters, write_verilog
-from hwcomp.hw.design import StreamDesign
+from hwcomp.backends.verilog import literal, write_verilog
+from hwcomp.hw.blocks.mvu import mvu_parameters
+from hwcomp.hw.design import MVULayer, chain_design
 from hwcomp.resources import templates_dir
 from hwcomp.sim.toolchain import ensure_verilator
 
@@ -59,14 +60,16 @@ def test_mvu_lint(dense_layer, corner: str) -> None:
         cfg.update(out_min=lo, out_max=hi)
     # Weights of 1 keep every accumulator small enough for any acc_width here.
     layer = dense_layer("l", np.ones((rows, cols), dtype=np.int64), **cfg)
-    lint(library("hwcomp_fifo.v", "hwcomp_mvu.v"), "hwcomp_mvu", dict(mvu_parameters(layer)))
+    params = {k: literal(v) for k, v in mvu_parameters(layer)}
+    lint(library("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_mvu.v"), "hwcomp_mvu", params)
 
 
 def test_generated_tops_lint(design, dense_layer, tmp_path) -> None:
-    single = StreamDesign("one_layer", (dataclasses.replace(design.layers[1], in_signed=True, pe=1),),
+    first, second = design.units(MVULayer)
+    single = chain_design("one_layer", (dataclasses.replace(second, in_signed=True, pe=1),),
                           in_elems=3, out_elems=2)
     odd_tail = dense_layer("fc2", [[1, 2, 3]] * 3, pe=2, simd=2, in_width=3, acc_width=10)
-    tail = dataclasses.replace(design, name="tail", layers=(design.layers[0], odd_tail), out_elems=3)
+    tail = chain_design("tail", (first, odd_tail), in_elems=design.in_elems, out_elems=3)
     for d in (design, single, tail):
         files = write_verilog(d, tmp_path / d.name)
         lint([f for f in files if f.suffix == ".v"], d.name)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hwcomp.backends.rom_images import xnor_threshold_lines, xnor_weight_lines
 from hwcomp.hw.binary import (XnorLayer, bn_sign_reference, check_xnor_layer, clamped_thresholds,
-                              fold_batchnorm_sign, popcounts, xnor_reference, xnor_threshold_lines,
-                              xnor_weight_lines)
+                              fold_batchnorm_sign, popcounts, xnor_reference)
 from hwcomp.hw.design import ceil_div
 
 

@@ -14,6 +14,7 @@ import random
 import numpy as np
 import pytest
 
+from hwcomp.backends.verilog import parameter_literals
 from hwcomp.hw.design import pack_beats
 from hwcomp.hw.window import DwcParams, SwuParams, dwc_cycles, dwc_reference, swu_cycles, swu_reference
 from hwcomp.ir.dtypes import Fixed
@@ -114,9 +115,9 @@ def test_swu_params_derived_and_literals() -> None:
     assert (p.ofm_h, p.ofm_w) == (4, 5)
     assert (p.in_beats_per_image, p.out_beats_per_image) == (126, 1000)
     assert swu_cycles(p) == 1000
-    lit = dict(p.verilog_parameters())
+    lit = dict(parameter_literals(p))
     assert lit["PAD_VALUE"] == "5'h00" and lit["BUF_DEPTH"] == str(p.buffer_beats)
-    assert dict(SHAPES[2].verilog_parameters())["PAD_VALUE"] == "8'h80"
+    assert dict(parameter_literals(SHAPES[2]))["PAD_VALUE"] == "8'h80"
     assert list(lit) == ["ELEM_W", "LANES", "CF", "IFM_H", "IFM_W", "K_H", "K_W", "STRIDE_H", "STRIDE_W",
                          "PAD_T", "PAD_L", "PAD_B", "PAD_R", "PAD_VALUE", "OFM_H", "OFM_W", "BUF_DEPTH"]
 
@@ -236,7 +237,7 @@ def test_dwc_reference_repacks() -> None:
     out = dwc_reference(p, words)
     assert out.tolist() == [[0x21, 0x43, 0x5]]
     assert (p.in_beats, p.out_beats, dwc_cycles(p)) == (2, 3, 3)
-    assert dict(p.verilog_parameters()) == {"ELEM_W": "4", "N": "5", "IN_LANES": "3", "OUT_LANES": "2"}
+    assert dict(parameter_literals(p)) == {"ELEM_W": "4", "N": "5", "IN_LANES": "3", "OUT_LANES": "2"}
 
 
 def simulate_dwc(p: DwcParams, vectors: int) -> list[int]:

@@ -10,10 +10,11 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from hwcomp.backends.verilog import check_layer
 from hwcomp.compile import float_pipeline, integer_graph
+from hwcomp.hw.blocks.mvu import check_layer
+from hwcomp.hw.builder import build_design
+from hwcomp.hw.design import MVULayer
 from hwcomp.hw.numerics import accumulator_bounds
-from hwcomp.hw.stream_design import build_stream_design
 from hwcomp.ir.dtypes import Int, bits_for_range
 from hwcomp.ops.dense import Dense
 from hwcomp.passes.base import run_to_fixed_point
@@ -74,7 +75,7 @@ def _model(path, input_quant: str):
 def _units(integer):
     """The stream design's MVULayers of an integer graph, lowered and folded."""
     hw = fold(run_to_fixed_point(integer, [lower_to_hardware]), None, None)
-    return build_stream_design(hw).layers
+    return build_design(hw).units(MVULayer)
 
 
 def _check_exact(layers):
