@@ -136,17 +136,26 @@ def _check_connections(design: Design) -> None:
                               f"{' (' + ', '.join(found) + ')' if found else ''}; it needs exactly one")
 
 
-def _check_stage(design: Design, stage: Stage) -> None:
-    """A known block, buildable as described, one stream of its port's word width per port."""
+def _check_ports(design: Design, stage: Stage) -> None:
+    """A known block with one stream per port."""
     try:
         block = block_of_unit(stage.unit)
     except TypeError as e:
         _fail(design, f"stage {stage.name}: {e}")
-    block.check(stage.unit)
     ins, outs = block.ports(stage.unit)
     if (len(stage.inputs), len(stage.outputs)) != (len(ins), len(outs)):
         _fail(design, f"stage {stage.name}: {type(stage.unit).__name__} has {len(ins)} input(s) and "
                       f"{len(outs)} output(s), got {len(stage.inputs)} and {len(stage.outputs)}")
+
+
+def _check_stage(design: Design, stage: Stage) -> None:
+    """The instance is buildable as described and each port's stream has its word width."""
+    block = block_of_unit(stage.unit)
+    try:
+        block.check(stage.unit)
+    except ValueError as e:
+        _fail(design, f"stage {stage.name}: {e}")
+    ins, outs = block.ports(stage.unit)
     pin, pout = port_names(stage)
     for port, name, width in zip(pin + pout, stage.inputs + stage.outputs, ins + outs):
         got = design.stream(name).word_width
@@ -160,8 +169,10 @@ def check_design(design: Design) -> None:
         _fail(design, "no stages")
     _check_names(design)
     for stage in design.stages:
-        _check_stage(design, stage)
+        _check_ports(design, stage)
     _check_connections(design)
+    for stage in design.stages:
+        _check_stage(design, stage)
     if min(design.in_elems, design.in_pixels, design.out_elems, design.out_pixels) < 1:
         _fail(design, "in/out elements and pixels must be >= 1")
 

@@ -115,6 +115,8 @@ class Builder:
         text = summary if summary is not None else ("" if self.plan_only else block.summary(unit))
         if node is not None:
             text = f"{node.name}: {text}"
+        # The summary becomes a one-line Verilog comment: printable ASCII only.
+        text = "".join(c if " " <= c <= "~" else "?" for c in " ".join(text.split()))
         self.stages.append(Stage(name, unit, tuple(f.stream for f in ins), tuple(f.stream for f in outs),
                                  block.cycles(unit, vectors), node.name if node else None, text))
 
