@@ -37,7 +37,7 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
 
-# Property tests with hundreds of random networks per family (about an hour);
+# Property tests with 150 random networks per family (one to two hours on 2 cores);
 # `make test` runs three per family. HWCOMP_FUZZ=N runs N per family.
 fuzz: $(STAMP)
 	HWCOMP_FUZZ=$${HWCOMP_FUZZ:-1} $(BIN)/pytest -q tests/property
