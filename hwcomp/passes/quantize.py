@@ -102,6 +102,25 @@ class _Builder:
         self.fixed: dict[str, str] = {}   # float tensor -> its fixed-point tensor
         self.floats: dict[str, str] = {}  # float tensor -> tensor holding its float value
         self.done: set[str] = set()       # source nodes already folded into another
+        self.wanted = self.join_types()   # tensor -> the one type a concat needs on it
+
+    def join_types(self) -> dict[str, Fixed]:
+        """Both inputs of a concat carry the concat's type. Give it to each input where the
+        input is first narrowed (back through moves: windows, pools, reshapes), so the unit
+        producing it requantizes to it directly: a Requantize of an activation that is
+        already narrow would need a hardware block of its own."""
+        producers = self.src.producers()
+        wanted: dict[str, Fixed] = {}
+        for node in self.src.nodes():
+            if node.op is not Concat:
+                continue
+            common = activation_type(self.ranges[node.outputs[0]], self.cfg.act_bits)
+            for t in node.inputs:
+                while (p := producers.get(t)) is not None and (p.op.shape_only or p.op.value_preserving) \
+                        and p.op is not Concat:
+                    t = p.inputs[0]
+                wanted.setdefault(t, common)
+        return wanted
 
     def emit(self, name: str, op, ins, out_base: str, attrs=None, params=None) -> str:
         out = self.g.unique_name(out_base)
@@ -127,6 +146,7 @@ class _Builder:
         q = self.fixed.get(t)
         if q is None:
             raise HwcompError(f"{self.src.name}: tensor {t!r} feeds a Dense but has no fixed-point form")
+        want = want or self.wanted.get(t)
         qt = self.g.tensors[q].dtype
         if (qt.width <= self.cfg.act_bits and want is None) or qt == want:
             return q
@@ -205,7 +225,7 @@ class _Builder:
 
     def run(self) -> Graph:
         for name in self.src.inputs:
-            it = activation_type(self.ranges[name], self.cfg.input_bits or self.cfg.act_bits)
+            it = self.wanted.get(name) or activation_type(self.ranges[name], self.cfg.input_bits or self.cfg.act_bits)
             self.g.tensors[name] = self.src.tensors[name]
             self.floats[name] = name
             self.fixed[name] = self.emit(f"{name}_quant", Quantize, [name], f"{name}_q", {"dtype": it})

@@ -11,6 +11,7 @@ run_example(...), which pastes into a regression test.
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import onnx
@@ -84,16 +85,42 @@ def documented_refusal(net: Net, bits, fold: Folding) -> str | None:
     return None
 
 
+def fold_by_name(model: onnx.ModelProto, net: Net, bits, fold: Folding) -> dict:
+    """An explicit folding, given per unit in ONNX node order, as --fold by layer name.
+
+    The compiler's positional order is its own topological order (report.json's
+    layers), which on branches need not be the model's; by name it is unambiguous.
+    A unit keeps its Gemm/MatMul's node name, or is its Conv's name + "_dense"."""
+    from hwcomp.compile import float_pipeline, integer_graph
+    from hwcomp.hw.region import hardware_region
+    from hwcomp.passes.base import run_to_fixed_point
+    from hwcomp.passes.lower import lower_to_hardware
+
+    path = Path(tempfile.mkdtemp()) / "model.onnx"
+    onnx.save(model, path)
+    g = float_pipeline(path)
+    cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
+    hw = run_to_fixed_point(integer_graph(g, sample_inputs(net, CALIB_SAMPLES, 0), cfg), [lower_to_hardware])
+    units = {n.name for n in hardware_region(hw) if "weight" in n.params}
+    layers = [n.name for n in model.graph.node if n.op_type in ("Gemm", "MatMul", "Conv")]
+    names = [next(u for u in (name, f"{name}_dense") if u in units) for name in layers]
+    return dict(zip(names, fold.pe_simd))
+
+
 def run_example(net: Net, bits, fold: Folding, n_test: int, work: Path) -> str:
     """Compile `net` with `bits` and `fold`, simulate n_test samples, check bit-exactness and II.
     Returns "simulated", or "refused" for a documented refusal."""
     desc = describe(net, bits, fold, n_test)
     _note(desc)
     model, out = work / "model.onnx", work / "build"
-    onnx.save(build_onnx(net), model)
+    proto = build_onnx(net)
+    onnx.save(proto, model)
+    pe_simd = None
+    if fold.pe_simd is not None:
+        pe_simd = fold_by_name(proto, net, bits, fold) if has_branches(net) else list(fold.pe_simd)
     try:
         res = compile_model(model, out, calib=sample_inputs(net, CALIB_SAMPLES, 0), bits=bits,
-                            target_ii=fold.target_ii, pe_simd=list(fold.pe_simd) if fold.pe_simd else None)
+                            target_ii=fold.target_ii, pe_simd=pe_simd)
     except HwcompError as e:
         reason = documented_refusal(net, bits, fold)
         if reason is not None:
@@ -107,8 +134,9 @@ def run_example(net: Net, bits, fold: Folding, n_test: int, work: Path) -> str:
         assert totals["expected_ii_cycles"] <= fold.target_ii, (
             f"{desc}\nreport expects II {totals['expected_ii_cycles']}, above the target {fold.target_ii}")
     if fold.pe_simd is not None:
-        got = tuple((layer["pe"], layer["simd"]) for layer in res.report["layers"])
-        assert got == fold.pe_simd, f"{desc}\nreport has PE/SIMD {got}, not the folding asked for"
+        got = {layer["name"]: (layer["pe"], layer["simd"]) for layer in res.report["layers"]}
+        want = pe_simd if isinstance(pe_simd, dict) else dict(zip(got, fold.pe_simd))
+        assert got == want, f"{desc}\nreport has PE/SIMD {got}, not the folding asked for"
     x = sample_inputs(net, n_test, 1)
     try:
         sim = simulate_build(out, (x, None))

@@ -107,6 +107,22 @@ class ConcatBlock(Block):
         return (Knob("lanes", graph.tensors[node.inputs[0]].shape[-1]),)
 
     @classmethod
+    def fold_candidates(cls, walk, node, window=None):
+        """Lanes that divide the first input's channels, so the output is packed from lane
+        0 with no gap (a residual add needs the same layout on both inputs); the
+        producer's lanes first when they do. A gapped first input leaves any lanes."""
+        f0 = walk.incoming(node)
+        if f0 is None or f0.elems != len(f0.slots):
+            return Block.fold_candidates.__func__(cls, walk, node)
+        c0 = len(f0.slots)
+        divisors = [d for d in range(1, c0 + 1) if c0 % d == 0]
+        if walk.fixed is not None:  # explicit folding: the divisor nearest the producer's lanes
+            d = min(divisors, key=lambda d: (abs(d - f0.lanes), -d))
+            return [(d, d != f0.lanes, {node.name: {"lanes": d}})]
+        order = sorted(divisors, key=lambda d: (d != f0.lanes, d))
+        return [(d, d != f0.lanes, {node.name: {"lanes": d}}) for d in order]
+
+    @classmethod
     def build(cls, builder, node, flows):
         f0, f1 = _buffered(builder, node, flows)
         unit = ConcatUnit(f0.lanes, f0.width, f0.padded, f1.padded)

@@ -123,9 +123,11 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
     if xnor and "thresholds" not in node.params:
         out_width = wp.shape[1].bit_length()  # the unit's popcount port: clog2(SF*SIMD + 1) bits
     bipolar, weight_width = bool(a.get("weight_bipolar", False)), 1 if xnor else a["weight_dtype"].width
-    if bipolar and len(slots) < padded:
+    if bipolar and (len(slots) < padded or rows_p > rows):
         # Padding columns inside [0, cols) (tail lanes of each position) would weigh -1, since the
-        # unit masks only columns >= COLS: store +-1 as 2-bit weights with 0 there instead.
+        # unit masks only columns >= COLS, and padded rows (PE not dividing the rows) would
+        # output -sum(x) into tail lanes that must stay zero: store +-1 as 2-bit weights
+        # with 0 there instead.
         real = np.zeros((u.positions, padded), dtype=bool)
         real[:, list(slots)] = True
         wp[:rows, :cols] = np.where(real.reshape(-1), 2 * wp[:rows, :cols] - 1, 0)
