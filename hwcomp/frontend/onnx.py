@@ -29,7 +29,7 @@ from hwcomp.errors import HwcompError
 from hwcomp.ir.dtypes import FLOAT32
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
-from hwcomp.ir.verify import verify
+from hwcomp.ir.verify import check_attrs, verify
 from hwcomp.ops.base import custom_onnx_types, op_for_onnx, supported_onnx_types
 from hwcomp.ops.quantizers import QONNX_DOMAINS
 
@@ -286,6 +286,7 @@ def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str) -> None
         try:
             if hasattr(op, "from_onnx"):
                 op.from_onnx(node, g, opset)
+            check_attrs(node)  # an ONNX attribute the op does not declare is one it would ignore
             if _fold(g, node):
                 continue
             types = op.infer(node, g)

@@ -10,11 +10,13 @@ import numpy as np
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import register
+from .base import BOOL, INT, REAL, register, required
 from .onnx_common import OnnxOp, as_float, constant_input, drop_inputs, float_type, normalize_axis, shape_of
 
 
 class _Pointwise(OnnxOp):
+    attr_schema = {}
+
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
         cls.check_float(node, graph)
@@ -83,6 +85,7 @@ class Clip(_Pointwise):
 
     name = "Clip"
     onnx_types = ("Clip",)
+    attr_schema = {"min": required(*REAL), "max": required(*REAL)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -115,6 +118,7 @@ class Softmax(_Pointwise):
 
     name = "Softmax"
     onnx_types = ("Softmax",)
+    attr_schema = {"axis": required(*INT), "coerce_2d": required(*BOOL)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:

@@ -3,19 +3,71 @@
 Ops are stateless classes used through classmethods. A Node refers to its op
 class directly; the registry below exists only to map ONNX op types to ops at
 import time.
+
+Each op declares its attributes (`attr_schema`: name -> AttrSpec); the
+verifier (hwcomp/ir/verify.py) checks every node against it after every
+pass, so a misspelt, missing or mistyped attribute fails where it is made.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from hwcomp.ir.dtypes import DType
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
 
+@dataclass(frozen=True)
+class AttrSpec:
+    """One declared attribute: the Python types its value may have, and whether
+    every node of the op must carry it."""
+
+    types: tuple[type, ...]
+    required: bool = True
+
+    def accepts(self, value: Any) -> bool:
+        # bool is an int subclass: a flag is not a width or a shift, and vice versa.
+        if isinstance(value, (bool, np.bool_)) and not any(t in (bool, np.bool_) for t in self.types):
+            return False
+        return isinstance(value, self.types)
+
+    def type_names(self) -> str:
+        # numpy scalar types stand in for the Python ones named beside them
+        return " or ".join(t.__name__ for t in self.types if not issubclass(t, np.generic))
+
+
+# The value types attributes take; numpy scalars count as the Python ones.
+INT = (int, np.integer)
+REAL = (int, float, np.integer, np.floating)
+BOOL = (bool, np.bool_)
+STR = (str,)
+INTS = (list, tuple)
+DTYPE = (DType,)
+ARRAY = (np.ndarray,)
+DICT = (dict,)
+
+
+def required(*types: type) -> AttrSpec:
+    return AttrSpec(tuple(types), True)
+
+
+def optional(*types: type) -> AttrSpec:
+    return AttrSpec(tuple(types), False)
+
+
+# PE (output lanes) and SIMD (input lanes) of a hardware block, set by passes/fold.
+FOLDING: dict[str, AttrSpec] = {"pe": optional(*INT), "simd": optional(*INT)}
+# A quantized layer's weights: {"dtype": code type, "scale": per output channel} (passes/weight_grid).
+WEIGHT_GRID: dict[str, AttrSpec] = {"weight_grid": optional(*DICT)}
+
+
 class Op:
     name: ClassVar[str]
+    # Every attribute a node of this op may carry; register() refuses an op without one.
+    attr_schema: ClassVar[Mapping[str, AttrSpec]]
     # ONNX op types that import one-to-one into this op.
     onnx_types: ClassVar[tuple[str, ...]] = ()
     # True when onnx_types live in a custom domain (QONNX), not ai.onnx.
@@ -64,6 +116,9 @@ _BY_ONNX: dict[str, type[Op]] = {}
 def register(cls: type[Op]) -> type[Op]:
     if cls.name in _BY_NAME:
         raise ValueError(f"op {cls.name} registered twice")
+    schema = getattr(cls, "attr_schema", None)
+    if schema is None or not all(isinstance(s, AttrSpec) for s in schema.values()):
+        raise TypeError(f"op {cls.name} must declare attr_schema: attribute name -> AttrSpec")
     _BY_NAME[cls.name] = cls
     for t in cls.onnx_types:
         _BY_ONNX[t] = cls

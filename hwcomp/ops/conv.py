@@ -16,10 +16,13 @@ from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import register
+from .base import INT, INTS, STR, WEIGHT_GRID, register, required
 from .onnx_common import OnnxOp, as_float, choose, float_type, shape_of
 
 AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+# What window_attrs leaves on a node (Conv and the pools).
+WINDOW_SCHEMA = {"kernel_shape": required(*INTS), "strides": required(*INTS), "dilations": required(*INTS),
+                 "pads": required(*INTS), "auto_pad": required(*STR)}
 IM2COL_BYTES = 128 << 20
 
 
@@ -103,6 +106,7 @@ class Conv(OnnxOp):
 
     name = "Conv"
     onnx_types = ("Conv",)
+    attr_schema = {**WINDOW_SCHEMA, "group": required(*INT), **WEIGHT_GRID}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:

@@ -13,12 +13,14 @@ from hwcomp.ir.dtypes import FLOAT32, Fixed
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import Op, register
+from .base import DTYPE, WEIGHT_GRID, Op, optional, register
 
 
 @register
 class Dense(Op):
     name = "Dense"
+    # acc_dtype and weight_dtype once quantized (the accumulator type is read for fixed inputs only).
+    attr_schema = {"acc_dtype": optional(*DTYPE), "weight_dtype": optional(*DTYPE), **WEIGHT_GRID}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:

@@ -19,6 +19,8 @@ def _all_int(arrays) -> bool:
 
 
 class _Broadcast(OnnxOp):
+    attr_schema = {}
+
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
         cls.check_float(node, graph)

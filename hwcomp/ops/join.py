@@ -16,11 +16,17 @@ from hwcomp.ir.tensor import TensorType
 from .base import Op, register
 
 
+# Schema vocabulary (ops/base.py); joins the imports above once their move to hwcomp.numerics is committed.
+from .base import BOOL, DTYPE, FOLDING, INT, required
+
+
 @register
 class ResidualAdd(Op):
     """attrs: shift0, shift1, shift, relu, dtype (the output type)."""
 
     name = "ResidualAdd"
+    attr_schema = {"shift0": required(*INT), "shift1": required(*INT), "shift": required(*INT),
+                   "relu": required(*BOOL), "dtype": required(*DTYPE), **FOLDING}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:

@@ -6,7 +6,7 @@ import numpy as np
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import register
+from .base import INT, REAL, WEIGHT_GRID, register, required
 from .onnx_common import OnnxOp, as_float, float_type, shape_of
 
 
@@ -15,6 +15,8 @@ class Gemm(OnnxOp):
     name = "Gemm"
     onnx_types = ("Gemm",)
     onnx_defaults = {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0}
+    attr_schema = {"alpha": required(*REAL), "beta": required(*REAL), "transA": required(*INT),
+                   "transB": required(*INT), **WEIGHT_GRID}
 
     @classmethod
     def _dims(cls, node: Node, graph: Graph) -> tuple[int, int, int]:
@@ -82,6 +84,7 @@ def matmul_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...
 class MatMul(OnnxOp):
     name = "MatMul"
     onnx_types = ("MatMul",)
+    attr_schema = dict(WEIGHT_GRID)
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:

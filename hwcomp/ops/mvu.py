@@ -21,9 +21,18 @@ def mvu_arith(x, w, b, relu: bool, requant: bool, shift: int, out_min: int, out_
     return relu_requant(acc, relu, requant, shift, out_min, out_max)
 
 
+# Schema vocabulary (ops/base.py); joins the imports above once their move to hwcomp.numerics is committed.
+from .base import BOOL, DTYPE, FOLDING, INT, STR, optional, required  # noqa: E402
+
+
 @register
 class MatrixVectorUnit(Op):
     name = "MatrixVectorUnit"
+    # kind "xnor", weight_bipolar and out_base are the low-bit modes (see execute); pe and simd come from fold.
+    attr_schema = {"relu": required(*BOOL), "requant": required(*BOOL), "shift": required(*INT),
+                   "acc_dtype": required(*DTYPE), "weight_dtype": required(*DTYPE), "out_dtype": required(*DTYPE),
+                   "kind": optional(*STR), "weight_bipolar": optional(*BOOL), "out_base": optional(*INT),
+                   **FOLDING}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:

@@ -7,7 +7,7 @@ from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import register
+from .base import INT, REAL, register, required
 from .onnx_common import OnnxOp, as_float, float_type, shape_of
 
 
@@ -18,6 +18,7 @@ class BatchNormalization(OnnxOp):
     name = "BatchNormalization"
     onnx_types = ("BatchNormalization",)
     onnx_defaults = {"epsilon": 1e-5}
+    attr_schema = {"epsilon": required(*REAL)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -67,6 +68,7 @@ class LRN(OnnxOp):
     name = "LRN"
     onnx_types = ("LRN",)
     onnx_defaults = {"alpha": 1e-4, "beta": 0.75, "bias": 1.0}
+    attr_schema = {"alpha": required(*REAL), "beta": required(*REAL), "bias": required(*REAL), "size": required(*INT)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:

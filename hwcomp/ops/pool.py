@@ -7,8 +7,8 @@ from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import register
-from .conv import out_spatial, window_attrs, windows
+from .base import INT, register, required
+from .conv import WINDOW_SCHEMA, out_spatial, window_attrs, windows
 from .onnx_common import OnnxOp, as_float, float_type, shape_of
 
 
@@ -16,6 +16,7 @@ class _Pool(OnnxOp):
     """attrs: kernel_shape, strides, dilations, pads, ceil_mode (+ count_include_pad)."""
 
     onnx_defaults = {"ceil_mode": 0}
+    attr_schema = {**WINDOW_SCHEMA, "ceil_mode": required(*INT)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -70,6 +71,7 @@ class AveragePool(_Pool):
     name = "AveragePool"
     onnx_types = ("AveragePool",)
     onnx_defaults = {"ceil_mode": 0, "count_include_pad": 0}
+    attr_schema = {**_Pool.attr_schema, "count_include_pad": required(*INT)}
 
     @classmethod
     def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
@@ -88,6 +90,8 @@ class AveragePool(_Pool):
 
 
 class _GlobalPool(OnnxOp):
+    attr_schema = {}
+
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
         cls.check_float(node, graph)

@@ -25,9 +25,14 @@ def requantize(q: np.ndarray, src: Fixed, dst: Fixed) -> np.ndarray:
     return relu_requant(q.astype(np.int64), False, True, shift, dst.min_int, dst.max_int)
 
 
+# Schema vocabulary (ops/base.py); joins the imports above once their move to hwcomp.numerics is committed.
+from .base import DTYPE, required  # noqa: E402
+
+
 @register
 class Quantize(Op):
     name = "Quantize"
+    attr_schema = {"dtype": required(*DTYPE)}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
@@ -41,6 +46,7 @@ class Quantize(Op):
 @register
 class Dequantize(Op):
     name = "Dequantize"
+    attr_schema = {}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
@@ -55,6 +61,7 @@ class Dequantize(Op):
 @register
 class Requantize(Op):
     name = "Requantize"
+    attr_schema = {"dtype": required(*DTYPE)}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:

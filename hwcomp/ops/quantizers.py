@@ -26,7 +26,7 @@ from hwcomp.ir.dtypes import BIPOLAR, FLOAT32, DType, Int, bits_for_range
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import Op, register
+from .base import BOOL, DTYPE, INT, STR, Op, optional, register, required
 from .onnx_common import OnnxOp, required_constant, shape_of
 
 # QONNX's rounding modes on float32 values (Quant takes the first four, Trunc all but ROUND_TO_ZERO)
@@ -43,6 +43,9 @@ ROUND_FUNCS = {
 }
 ROUNDING = ("ROUND", "FLOOR", "CEIL", "ROUND_TO_ZERO")
 QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas")
+# A quantizer's codes (quantize_codes, code_dtype): FakeQuant's, copied by QuantizeCodes.
+CODE_SCHEMA = {"qmin": required(*INT), "qmax": required(*INT), "rounding": required(*STR),
+               "bipolar": required(*BOOL), "zero_after_round": optional(*BOOL)}
 
 
 def _round(v: np.ndarray, mode: str) -> np.ndarray:
@@ -133,6 +136,7 @@ class FakeQuant(OnnxOp):
     onnx_types = ("Quant", "BipolarQuant")
     onnx_custom_domain = True
     keeps_weight_grid = True  # not folded at import: passes read its grid first
+    attr_schema = CODE_SCHEMA
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -203,6 +207,7 @@ class QuantizeLinear(OnnxOp):
 
     name = "QuantizeLinear"
     onnx_types = ("QuantizeLinear",)
+    attr_schema = {**CODE_SCHEMA, "zero_after_round": required(*BOOL)}  # ONNX adds z after rounding
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -240,6 +245,7 @@ class DequantizeLinear(OnnxOp):
     name = "DequantizeLinear"
     onnx_types = ("DequantizeLinear",)
     keeps_weight_grid = True
+    attr_schema = {}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -278,6 +284,7 @@ class QuantizeCodes(Op):
     """Host: float input -> codes. attrs as FakeQuant; params scale, zero_point (per tensor)."""
 
     name = "QuantizeCodes"
+    attr_schema = CODE_SCHEMA
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
@@ -305,6 +312,7 @@ class MultiThreshold(Op):
     """
 
     name = "MultiThreshold"
+    attr_schema = {"axis": required(*INT), "base": required(*INT), "dtype": required(*DTYPE)}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
@@ -328,6 +336,7 @@ class DequantizeAffine(Op):
     float64, channels on `axis` (params may be scalars). Bipolar inputs count as -1/+1."""
 
     name = "DequantizeAffine"
+    attr_schema = {"axis": required(*INT)}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:

@@ -21,7 +21,7 @@ from hwcomp.ir.dtypes import FLOAT32, Int
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import register
+from .base import ARRAY, INT, INTS, STR, register, required
 from .onnx_common import OnnxOp, constant_input, drop_inputs, normalize_axis, shape_of
 
 
@@ -47,6 +47,7 @@ class Identity(OnnxOp):
     name = "Identity"
     onnx_types = ("Identity",)
     shape_only = True
+    attr_schema = {}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
@@ -71,6 +72,7 @@ class Cast(OnnxOp):
     name = "Cast"
     onnx_types = ("Cast",)
     shape_only = True
+    attr_schema = {"to": required(*STR)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -109,6 +111,7 @@ class Dropout(OnnxOp):
     name = "Dropout"
     onnx_types = ("Dropout",)
     shape_only = True
+    attr_schema = {}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -152,6 +155,7 @@ class Reshape(OnnxOp):
     onnx_types = ("Reshape",)
     shape_only = True
     onnx_defaults = {"allowzero": 0}
+    attr_schema = {"allowzero": required(*INT)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -185,6 +189,7 @@ class Flatten(OnnxOp):
     name = "Flatten"
     onnx_types = ("Flatten",)
     shape_only = True
+    attr_schema = {"axis": required(*INT)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -214,6 +219,7 @@ class Transpose(OnnxOp):
     name = "Transpose"
     onnx_types = ("Transpose",)
     value_preserving = True
+    attr_schema = {"perm": required(*INTS)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -252,6 +258,7 @@ class Squeeze(OnnxOp):
     name = "Squeeze"
     onnx_types = ("Squeeze",)
     shape_only = True
+    attr_schema = {"axes": required(*INTS)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -281,6 +288,7 @@ class Unsqueeze(OnnxOp):
     name = "Unsqueeze"
     onnx_types = ("Unsqueeze",)
     shape_only = True
+    attr_schema = {"axes": required(*INTS)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -310,6 +318,7 @@ class Concat(OnnxOp):
 
     name = "Concat"
     onnx_types = ("Concat",)
+    attr_schema = {"axis": required(*INT)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -339,6 +348,7 @@ class Gather(OnnxOp):
 
     name = "Gather"
     onnx_types = ("Gather",)
+    attr_schema = {"axis": required(*INT)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -364,6 +374,7 @@ class Shape(OnnxOp):
 
     name = "Shape"
     onnx_types = ("Shape",)
+    attr_schema = {"start": required(*INT), "end": required(*INT)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -394,6 +405,7 @@ class Constant(OnnxOp):
 
     name = "Constant"
     onnx_types = ("Constant",)
+    attr_schema = {"value": required(*ARRAY)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -430,6 +442,7 @@ class ConstantOfShape(OnnxOp):
 
     name = "ConstantOfShape"
     onnx_types = ("ConstantOfShape",)
+    attr_schema = {"value": required(*ARRAY)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:

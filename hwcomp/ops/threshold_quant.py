@@ -17,7 +17,7 @@ from hwcomp.ir.dtypes import Int, bits_for_range
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import Op, register
+from .base import INT, REAL, Op, register, required
 from .onnx_common import OnnxOp, float_type, required_constant, shape_of
 
 # qonnx's layout when the node names none, by rank
@@ -47,6 +47,7 @@ class ThresholdQuant(OnnxOp):
     name = "ThresholdQuant"
     onnx_types = ("MultiThreshold",)
     onnx_custom_domain = True
+    attr_schema = {"axis": required(*INT), "out_scale": required(*REAL), "out_bias": required(*REAL)}
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
@@ -103,6 +104,7 @@ class ThresholdCodes(Op):
     attrs: axis; params: thresholds [C or 1, K] (float64)."""
 
     name = "ThresholdCodes"
+    attr_schema = {"axis": required(*INT)}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:

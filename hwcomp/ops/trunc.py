@@ -22,7 +22,7 @@ from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import register
+from .base import INTS, STR, optional, register, required
 from .onnx_common import OnnxOp, float_type, required_constant, shape_of
 from .quantizers import ROUND_FUNCS, bit_width, broadcast_param, check_scale, int_code_range
 
@@ -47,6 +47,7 @@ class Trunc(OnnxOp):
     name = "Trunc"
     onnx_types = ("Trunc",)
     onnx_custom_domain = True
+    attr_schema = {"rounding": required(*STR), "clamp": optional(*INTS)}  # clamp: v2 only
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:

@@ -28,6 +28,14 @@ def pad_value(dtype, mode: str, code: int = 0):
     return dtype.min_int if dtype.is_fixed else np.finfo(np.float32).min
 
 
+# Schema vocabulary (ops/base.py); joins the imports above once their move to hwcomp.numerics is committed.
+from .base import DTYPE, FOLDING, INT, INTS, STR, optional, required  # noqa: E402
+
+# Fixed point: the scale step of an average (mult / 2^shift, rounded, saturated) and its output type.
+AVERAGE_SCALE = {"mult": optional(*INT), "shift": optional(*INT), "out_min": optional(*INT),
+                 "out_max": optional(*INT), "rounding": optional(*STR), "dtype": optional(*DTYPE)}
+
+
 @register
 class SlidingWindow(Op):
     """attrs: kernel [kh, kw], strides [sh, sw], pads [top, left, bottom, right], pad 'zero'|'lowest',
@@ -35,6 +43,8 @@ class SlidingWindow(Op):
 
     name = "SlidingWindow"
     value_preserving = True
+    attr_schema = {"kernel": required(*INTS), "strides": required(*INTS), "pads": required(*INTS),
+                   "pad": required(*STR), "pad_code": optional(*INT), **FOLDING}
 
     @classmethod
     def out_hw(cls, node: Node, h: int, w: int) -> tuple[int, int]:
@@ -67,6 +77,7 @@ class PoolReduce(Op):
 
     name = "PoolReduce"
     value_preserving = True
+    attr_schema = {"window": required(*INT), "mode": required(*STR), **FOLDING}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
@@ -107,6 +118,7 @@ class AveragePoolReduce(Op):
     """
 
     name = "AveragePoolReduce"
+    attr_schema = {"window": required(*INT), **AVERAGE_SCALE, **FOLDING}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
@@ -132,6 +144,7 @@ class GlobalPoolReduce(Op):
     """
 
     name = "GlobalPoolReduce"
+    attr_schema = {**AVERAGE_SCALE, **FOLDING}
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
