@@ -6,9 +6,14 @@ Most cases were exported at opset 6, below the frontend's MIN_OPSET; those are
 first upgraded with onnx.version_converter, so the cases still exercise our op
 references on real data. docs/onnx_cases.md (scripts/onnx_case_table.py) is the
 same check written out as a table.
+
+onnx_backend_cases.txt pins the cases whose ops are all supported: a case
+that loses an op fails here instead of quietly becoming a skip, and a newly
+supported one must be added to the list.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +31,10 @@ from hwcomp.ops.base import supported_onnx_types
 DATA = Path(onnx.__file__).parent / "backend" / "test" / "data"
 SUITES = ("pytorch-converted", "pytorch-operator")
 CASES = [case for suite in SUITES for case in sorted((DATA / suite).iterdir()) if (case / "model.onnx").is_file()]
+
+# The cases that run (every op supported), one id per line; all others skip.
+PINNED_FILE = Path(__file__).with_name("onnx_backend_cases.txt")
+PINNED = {line for line in PINNED_FILE.read_text().splitlines() if line and not line.startswith("#")}
 
 # A case passes when max|ours - shipped| <= TOL * max(1, max|shipped|) for every output.
 TOL = 1e-4
@@ -50,6 +59,12 @@ def case_id(case: Path) -> str:
 
 def default_opset(model: onnx.ModelProto) -> int:
     return next(int(o.version) for o in model.opset_import if o.domain in DEFAULT_DOMAINS)
+
+
+@lru_cache(maxsize=None)
+def load_case(case: Path) -> onnx.ModelProto:
+    """The case's model, importable (read by two tests: convert it once)."""
+    return importable(onnx.load(case / "model.onnx"))
 
 
 def importable(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -94,11 +109,20 @@ def test_cases_found():
     assert len(CASES) >= 100
 
 
+def test_supported_cases_are_pinned():
+    running = {case_id(c) for c in CASES if not unsupported_ops(load_case(c))}
+    lost, gained = sorted(PINNED - running), sorted(running - PINNED)
+    assert not lost and not gained, (
+        f"{len(running)} of {len(CASES)} backend cases have every op supported, {PINNED_FILE.name} pins "
+        f"{len(PINNED)}; no longer supported: {lost}; newly supported (add them): {gained}")
+
+
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_backend_case_matches_shipped_outputs(case, tmp_path):
-    model = importable(onnx.load(case / "model.onnx"))
+    model = load_case(case)
     missing = unsupported_ops(model)
     if missing:
+        assert case_id(case) not in PINNED, f"pinned case lost op support: {', '.join(missing)}"
         pytest.skip(f"unsupported ops: {', '.join(missing)}")
     path = tmp_path / "model.onnx"
     onnx.save(model, path)
