@@ -14,6 +14,9 @@
 // (row fold nf outer, column fold sf inner), one per cycle, with no bubbles
 // between vectors. During row fold 0 each step takes an input word from
 // s_axis and stores it in the input buffer; later row folds replay the buffer.
+// That schedule (steps, weight ROM, input buffer, pipeline control, output
+// FIFO) is hwcomp_mvu_fold, shared with hwcomp_mvu; this module adds the
+// lanes and the threshold ROM.
 //
 // Pipeline (every stage advances together on `en`):
 //   S0  step counters; issue ROM / buffer reads, accept the input word
@@ -70,128 +73,50 @@ localparam integer OUT_W = POPCOUNT_OUT != 0 ? CNT_W : 1;
 localparam integer OUT_WORD_W = PE * OUT_W;
 localparam integer W_WORD_W = PE * SIMD;
 localparam integer T_WORD_W = PE * THRESH_W;
-localparam integer STEPS = NF * SF;
 // Valid lanes of the last column fold, 1..SIMD.
 localparam integer LAST_COLS = COLS - (SF - 1) * SIMD;
 localparam [SIMD-1:0] ALL_LANES = {SIMD{1'b1}};
 localparam [SIMD-1:0] LAST_MASK = ALL_LANES >> (SIMD - LAST_COLS);
-
 localparam integer NF_CW = NF > 1 ? $clog2(NF) : 1;
-localparam integer SF_CW = SF > 1 ? $clog2(SF) : 1;
-localparam integer STEP_CW = STEPS > 1 ? $clog2(STEPS) : 1;
-localparam integer NF_LAST_I = NF - 1;
-localparam integer SF_LAST_I = SF - 1;
-localparam [NF_CW-1:0] NF_LAST = NF_LAST_I[NF_CW-1:0];
-localparam [SF_CW-1:0] SF_LAST = SF_LAST_I[SF_CW-1:0];
 
-// ---------------------------------------------------------------- S0: steps
+// ---------------------------------------------------------------- S0, S1: schedule
+// Steps, weight ROM, input buffer, pipeline control and the output FIFO.
 wire en;                                   // pipeline advances this cycle
-reg [NF_CW-1:0] nf;
-reg [SF_CW-1:0] sf;
-reg [STEP_CW-1:0] step;                    // nf*SF + sf: weight ROM address
-
-wire nf_last = nf == NF_LAST;
-wire sf_last = sf == SF_LAST;
-wire in_step = nf == {NF_CW{1'b0}};        // row fold 0 takes words from s_axis
-wire fire = en && (s_axis_tvalid || !in_step);
-
-assign s_axis_tready = en && in_step;
-
-always @(posedge clk) begin
-    if (rst) begin
-        nf <= {NF_CW{1'b0}};
-        sf <= {SF_CW{1'b0}};
-        step <= {STEP_CW{1'b0}};
-    end else if (fire) begin
-        sf <= sf_last ? {SF_CW{1'b0}} : sf + 1'b1;
-        if (sf_last) begin
-            nf <= nf_last ? {NF_CW{1'b0}} : nf + 1'b1;
-        end
-        step <= sf_last && nf_last ? {STEP_CW{1'b0}} : step + 1'b1;
-    end
-end
-
-// ---------------------------------------------------------------- S1: operands
-(* rom_style = "block" *)
-reg [W_WORD_W-1:0] weight_rom [0:STEPS-1];
-
-initial begin
-    $readmemh(WEIGHT_FILE, weight_rom);
-end
-
-reg s1_valid;
-reg s1_first;                              // first column fold: restart the count
-reg s1_last;                               // last column fold: mask, row fold complete
-reg [W_WORD_W-1:0] s1_weights;
-reg [SIMD-1:0] s1_in;
+wire [NF_CW-1:0] nf;                       // row fold of the step issued in S0
+wire [W_WORD_W-1:0] s1_weights;
 wire [SIMD-1:0] s1_x;                      // the input word this step compares
+wire s1_last;                              // last column fold: mask the padded lanes
+wire s2_valid;
+wire s2_first;                             // first column fold: restart the count
+wire s2_last;                              // last column fold: row fold complete
+wire [OUT_WORD_W-1:0] y_word;
 
-always @(posedge clk) begin
-    if (rst) begin
-        s1_valid <= 1'b0;
-    end else if (en) begin
-        s1_valid <= fire;
-    end
-end
-
-// Registered ROM reads (enable = en) map onto block / distributed RAM.
-always @(posedge clk) begin
-    if (en) begin
-        s1_first <= sf == {SF_CW{1'b0}};
-        s1_last <= sf_last;
-        s1_weights <= weight_rom[step];
-        s1_in <= s_axis_tdata;
-    end
-end
-
-generate
-    if (NF > 1) begin : g_in_buf
-        // Words of row fold 0, replayed for row folds 1..NF-1.
-        reg [SIMD-1:0] in_buf [0:SF-1];
-        reg [SIMD-1:0] s1_buf;
-        reg s1_replay;
-
-        always @(posedge clk) begin
-            if (fire && in_step) begin
-                in_buf[sf] <= s_axis_tdata;
-            end
-        end
-
-        always @(posedge clk) begin
-            if (en) begin
-                s1_buf <= in_buf[sf];
-                s1_replay <= !in_step;
-            end
-        end
-
-        assign s1_x = s1_replay ? s1_buf : s1_in;
-    end else begin : g_no_in_buf
-        assign s1_x = s1_in;
-    end
-endgenerate
-
-// ---------------------------------------------------------------- S2..S4 control
-reg s2_valid;
-reg s2_first;
-reg s2_last;
-reg s3_done;                               // counters hold a finished row fold
-
-always @(posedge clk) begin
-    if (rst) begin
-        s2_valid <= 1'b0;
-        s3_done <= 1'b0;
-    end else if (en) begin
-        s2_valid <= s1_valid;
-        s3_done <= s2_valid && s2_last;
-    end
-end
-
-always @(posedge clk) begin
-    if (en) begin
-        s2_first <= s1_first;
-        s2_last <= s1_last;
-    end
-end
+hwcomp_mvu_fold #(
+    .NF(NF),
+    .SF(SF),
+    .IN_WORD_W(SIMD),
+    .W_WORD_W(W_WORD_W),
+    .OUT_WORD_W(OUT_WORD_W),
+    .WEIGHT_FILE(WEIGHT_FILE)
+) u_fold (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_tdata(s_axis_tdata),
+    .s_axis_tvalid(s_axis_tvalid),
+    .s_axis_tready(s_axis_tready),
+    .m_axis_tdata(m_axis_tdata),
+    .m_axis_tvalid(m_axis_tvalid),
+    .m_axis_tready(m_axis_tready),
+    .en(en),
+    .s0_nf(nf),
+    .s1_weights(s1_weights),
+    .s1_x(s1_x),
+    .s1_last(s1_last),
+    .s2_valid(s2_valid),
+    .s2_first(s2_first),
+    .s2_last(s2_last),
+    .y_word(y_word)
+);
 
 // Thresholds of the row fold whose counts sit in S3.
 wire [T_WORD_W-1:0] s3_thresh;
@@ -221,12 +146,11 @@ generate
         assign s3_thresh = s3_t;
     end else begin : g_no_thresh
         assign s3_thresh = {T_WORD_W{1'b0}};
-        wire unused_thresh = &{1'b0, s3_thresh};
+        wire unused_thresh = &{1'b0, s3_thresh, nf, s2_last};
     end
 endgenerate
 
 // ---------------------------------------------------------------- lanes
-wire [OUT_WORD_W-1:0] y_word;
 // Agreements of the padded tail lanes never count.
 wire [SIMD-1:0] lane_mask = s1_last ? LAST_MASK : ALL_LANES;
 
@@ -288,21 +212,6 @@ generate
         end
     end
 endgenerate
-
-// ---------------------------------------------------------------- output
-hwcomp_fifo #(
-    .WIDTH(OUT_WORD_W),
-    .DEPTH(2)
-) u_out_fifo (
-    .clk(clk),
-    .rst(rst),
-    .s_axis_tdata(y_word),
-    .s_axis_tvalid(s3_done),
-    .s_axis_tready(en),
-    .m_axis_tdata(m_axis_tdata),
-    .m_axis_tvalid(m_axis_tvalid),
-    .m_axis_tready(m_axis_tready)
-);
 
 endmodule
 

@@ -32,6 +32,6 @@ def test_xnor_mvu_lint(corner: str) -> None:
                       thresholds=np.zeros(rows_p, dtype=np.int64), popcount_out=popcount_out)
     cmd = [ensure_verilator(), "--lint-only", "-Wall", "--top-module", "hwcomp_xnor_mvu"]
     cmd += [f"-G{k}={v}" for k, v in xnor_parameters(layer)]
-    cmd += [str(templates_dir() / "hwcomp_fifo.v"), str(templates_dir() / "hwcomp_xnor_mvu.v")]
+    cmd += [str(templates_dir() / n) for n in ("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_xnor_mvu.v")]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr

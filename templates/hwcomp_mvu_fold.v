@@ -1,0 +1,190 @@
+// hwcomp: the folded schedule shared by the matrix-vector units (hwcomp_mvu,
+// hwcomp_xnor_mvu): step counters, weight ROM, input buffer, pipeline control
+// and the output FIFO. The instantiating unit supplies the lanes: it combines
+// s1_weights with s1_x into per-row accumulators (S2, S3) and returns the
+// finished row fold's result as y_word (S4, combinational from S3).
+//
+// Folding: a vector takes NF*SF steps (row fold nf outer, column fold sf
+// inner), one per cycle, with no bubbles between vectors. During row fold 0
+// each step takes an input word from s_axis and stores it in the input buffer;
+// later row folds replay the buffer (left out when NF = 1).
+//
+// Pipeline (every stage advances together on `en`):
+//   S0  step counters; issue the weight ROM / buffer reads, accept the input
+//       word; s0_nf lets the unit read its own per-row-fold ROMs
+//   S1  weight word and input word registered (s1_weights, s1_x)
+//   S2  the unit's per-lane step results; s2_first, s2_last mark the column fold
+//   S3  the unit's accumulators; a row fold is done after its last column fold
+//   S4  y_word written into a 2-word output FIFO, which drives m_axis.
+// `en` is the output FIFO's tready, decoded from its count register only: the
+// pipeline stalls only while that FIFO is full, and m_axis_tready never
+// reaches s_axis_tready combinationally. Latency: a row fold's output word
+// can be taken 4 cycles after its last step fires (S1, S2, S3, FIFO write).
+//
+// WEIGHT_FILE: NF*SF lines of W_WORD_W bits, line nf*SF+sf read at that step.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module hwcomp_mvu_fold #(
+    parameter integer NF = 2,              // row folds per vector
+    parameter integer SF = 2,              // column folds per row fold
+    parameter integer IN_WORD_W = 4,       // bits per input word (SIMD elements)
+    parameter integer W_WORD_W = 8,        // bits per weight ROM word (one step's weights)
+    parameter integer OUT_WORD_W = 4,      // bits per output word (PE elements)
+    parameter WEIGHT_FILE = "weights.mem"  // $readmemh image of the weight ROM
+) (
+    input  wire                   clk,
+    input  wire                   rst,     // synchronous, active high
+
+    input  wire [IN_WORD_W-1:0]   s_axis_tdata,
+    input  wire                   s_axis_tvalid,
+    output wire                   s_axis_tready,
+
+    output wire [OUT_WORD_W-1:0]  m_axis_tdata,
+    output wire                   m_axis_tvalid,
+    input  wire                   m_axis_tready,
+
+    // The unit's lanes.
+    output wire                   en,      // the pipeline advances this cycle
+    output wire [(NF > 1 ? $clog2(NF) : 1)-1:0] s0_nf,  // row fold of the step S0 issues
+    output reg  [W_WORD_W-1:0]    s1_weights,
+    output wire [IN_WORD_W-1:0]   s1_x,    // the input word this step uses
+    output reg                    s1_last, // last column fold
+    output reg                    s2_valid,
+    output reg                    s2_first,  // first column fold: restart the accumulator
+    output reg                    s2_last,   // last column fold: the row fold completes
+    input  wire [OUT_WORD_W-1:0]  y_word     // S4: result of the row fold held in S3
+);
+
+localparam integer STEPS = NF * SF;
+localparam integer NF_CW = NF > 1 ? $clog2(NF) : 1;
+localparam integer SF_CW = SF > 1 ? $clog2(SF) : 1;
+localparam integer STEP_CW = STEPS > 1 ? $clog2(STEPS) : 1;
+localparam integer NF_LAST_I = NF - 1;
+localparam integer SF_LAST_I = SF - 1;
+localparam [NF_CW-1:0] NF_LAST = NF_LAST_I[NF_CW-1:0];
+localparam [SF_CW-1:0] SF_LAST = SF_LAST_I[SF_CW-1:0];
+
+// ---------------------------------------------------------------- S0: steps
+reg [NF_CW-1:0] nf;
+reg [SF_CW-1:0] sf;
+reg [STEP_CW-1:0] step;                    // nf*SF + sf: weight ROM address
+
+wire nf_last = nf == NF_LAST;
+wire sf_last = sf == SF_LAST;
+wire in_step = nf == {NF_CW{1'b0}};        // row fold 0 takes words from s_axis
+wire fire = en && (s_axis_tvalid || !in_step);
+
+assign s_axis_tready = en && in_step;
+assign s0_nf = nf;
+
+always @(posedge clk) begin
+    if (rst) begin
+        nf <= {NF_CW{1'b0}};
+        sf <= {SF_CW{1'b0}};
+        step <= {STEP_CW{1'b0}};
+    end else if (fire) begin
+        sf <= sf_last ? {SF_CW{1'b0}} : sf + 1'b1;
+        if (sf_last) begin
+            nf <= nf_last ? {NF_CW{1'b0}} : nf + 1'b1;
+        end
+        step <= sf_last && nf_last ? {STEP_CW{1'b0}} : step + 1'b1;
+    end
+end
+
+// ---------------------------------------------------------------- S1: operands
+(* rom_style = "block" *)
+reg [W_WORD_W-1:0] weight_rom [0:STEPS-1];
+
+initial begin
+    $readmemh(WEIGHT_FILE, weight_rom);
+end
+
+reg s1_valid;
+reg s1_first;
+reg [IN_WORD_W-1:0] s1_in;
+
+always @(posedge clk) begin
+    if (rst) begin
+        s1_valid <= 1'b0;
+    end else if (en) begin
+        s1_valid <= fire;
+    end
+end
+
+// Registered ROM reads (enable = en) map onto block / distributed RAM.
+always @(posedge clk) begin
+    if (en) begin
+        s1_first <= sf == {SF_CW{1'b0}};
+        s1_last <= sf_last;
+        s1_weights <= weight_rom[step];
+        s1_in <= s_axis_tdata;
+    end
+end
+
+generate
+    if (NF > 1) begin : g_in_buf
+        // Words of row fold 0, replayed for row folds 1..NF-1.
+        reg [IN_WORD_W-1:0] in_buf [0:SF-1];
+        reg [IN_WORD_W-1:0] s1_buf;
+        reg s1_replay;
+
+        always @(posedge clk) begin
+            if (fire && in_step) begin
+                in_buf[sf] <= s_axis_tdata;
+            end
+        end
+
+        always @(posedge clk) begin
+            if (en) begin
+                s1_buf <= in_buf[sf];
+                s1_replay <= !in_step;
+            end
+        end
+
+        assign s1_x = s1_replay ? s1_buf : s1_in;
+    end else begin : g_no_in_buf
+        assign s1_x = s1_in;
+    end
+endgenerate
+
+// ---------------------------------------------------------------- S2, S3 control
+reg s3_done;                               // the accumulators hold a finished row fold
+
+always @(posedge clk) begin
+    if (rst) begin
+        s2_valid <= 1'b0;
+        s3_done <= 1'b0;
+    end else if (en) begin
+        s2_valid <= s1_valid;
+        s3_done <= s2_valid && s2_last;
+    end
+end
+
+always @(posedge clk) begin
+    if (en) begin
+        s2_first <= s1_first;
+        s2_last <= s1_last;
+    end
+end
+
+// ---------------------------------------------------------------- output
+hwcomp_fifo #(
+    .WIDTH(OUT_WORD_W),
+    .DEPTH(2)
+) u_out_fifo (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_tdata(y_word),
+    .s_axis_tvalid(s3_done),
+    .s_axis_tready(en),
+    .m_axis_tdata(m_axis_tdata),
+    .m_axis_tvalid(m_axis_tvalid),
+    .m_axis_tready(m_axis_tready)
+);
+
+endmodule
+
+`resetall
