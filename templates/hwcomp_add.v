@@ -61,6 +61,35 @@ localparam integer A0_W = X0_W + SHIFT0;   // aligned input 0
 localparam integer A1_W = X1_W + SHIFT1;   // aligned input 1
 localparam integer SUM_W = (A0_W > A1_W ? A0_W : A1_W) + 1;
 
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name. The scale step's parameters (SHIFT, RELU,
+// OUT_W, the bounds) are checked by hwcomp_scale.
+generate
+    if (LANES < 1) begin : g_check_lanes
+        hwcomp_add_ILLEGAL_LANES_below_1 u_illegal ();
+    end
+    if (IN0_W < 1) begin : g_check_in0_w
+        hwcomp_add_ILLEGAL_IN0_W_below_1 u_illegal ();
+    end
+    if (IN0_SIGNED != 0 && IN0_SIGNED != 1) begin : g_check_in0_signed
+        hwcomp_add_ILLEGAL_IN0_SIGNED_not_0_or_1 u_illegal ();
+    end
+    if (IN1_W < 1) begin : g_check_in1_w
+        hwcomp_add_ILLEGAL_IN1_W_below_1 u_illegal ();
+    end
+    if (IN1_SIGNED != 0 && IN1_SIGNED != 1) begin : g_check_in1_signed
+        hwcomp_add_ILLEGAL_IN1_SIGNED_not_0_or_1 u_illegal ();
+    end
+    if (SHIFT0 < 0) begin : g_check_shift0
+        hwcomp_add_ILLEGAL_SHIFT0_below_0 u_illegal ();
+    end
+    if (SHIFT1 < 0) begin : g_check_shift1
+        hwcomp_add_ILLEGAL_SHIFT1_below_0 u_illegal ();
+    end
+endgenerate
+
 // ---------------------------------------------------------------- S0
 wire en;                                   // pipeline advances this cycle
 wire fire = en && s0_axis_tvalid && s1_axis_tvalid;

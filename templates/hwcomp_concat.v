@@ -51,6 +51,25 @@ localparam integer LAST_I = BEATS - 1;
 localparam [BEAT_CW-1:0] LAST0 = LAST0_I[BEAT_CW-1:0];
 localparam [BEAT_CW-1:0] LAST = LAST_I[BEAT_CW-1:0];
 
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name.
+generate
+    if (LANES < 1) begin : g_check_lanes
+        hwcomp_concat_ILLEGAL_LANES_below_1 u_illegal ();
+    end
+    if (ELEM_W < 1) begin : g_check_elem_w
+        hwcomp_concat_ILLEGAL_ELEM_W_below_1 u_illegal ();
+    end
+    if (CF0 < 1) begin : g_check_cf0
+        hwcomp_concat_ILLEGAL_CF0_below_1 u_illegal ();
+    end
+    if (CF1 < 1) begin : g_check_cf1
+        hwcomp_concat_ILLEGAL_CF1_below_1 u_illegal ();
+    end
+endgenerate
+
 wire en;                                   // the output FIFO has room
 reg [BEAT_CW-1:0] beat;                    // output beat within the pixel
 reg sel;                                   // 0: taking from s0, 1: from s1

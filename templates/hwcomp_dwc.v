@@ -49,8 +49,11 @@ module hwcomp_dwc #(
     input  wire                        m_axis_tready
 );
 
-localparam integer IN_BEATS = (N + IN_LANES - 1) / IN_LANES;
-localparam integer OUT_BEATS = (N + OUT_LANES - 1) / OUT_LANES;
+// Divisors kept >= 1, so that lanes < 1 reach their check, not a division by zero.
+localparam integer IN_D = IN_LANES > 0 ? IN_LANES : 1;
+localparam integer OUT_D = OUT_LANES > 0 ? OUT_LANES : 1;
+localparam integer IN_BEATS = (N + IN_LANES - 1) / IN_D;
+localparam integer OUT_BEATS = (N + OUT_LANES - 1) / OUT_D;
 localparam integer IN_TAIL = N - (IN_BEATS - 1) * IN_LANES;     // elements in a vector's last input beat
 localparam integer OUT_TAIL = N - (OUT_BEATS - 1) * OUT_LANES;  // elements in a vector's last output beat
 localparam integer MIN_LANES = IN_LANES < OUT_LANES ? IN_LANES : OUT_LANES;
@@ -62,6 +65,25 @@ localparam integer IN_LAST_I = IN_BEATS - 1;
 localparam integer OUT_LAST_I = OUT_BEATS - 1;
 localparam [IB_W-1:0] IN_LAST = IN_LAST_I[IB_W-1:0];
 localparam [OB_W-1:0] OUT_LAST = OUT_LAST_I[OB_W-1:0];
+
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name.
+generate
+    if (ELEM_W < 1) begin : g_check_elem_w
+        hwcomp_dwc_ILLEGAL_ELEM_W_below_1 u_illegal ();
+    end
+    if (N < 1) begin : g_check_n
+        hwcomp_dwc_ILLEGAL_N_below_1 u_illegal ();
+    end
+    if (IN_LANES < 1) begin : g_check_in_lanes
+        hwcomp_dwc_ILLEGAL_IN_LANES_below_1 u_illegal ();
+    end
+    if (OUT_LANES < 1) begin : g_check_out_lanes
+        hwcomp_dwc_ILLEGAL_OUT_LANES_below_1 u_illegal ();
+    end
+endgenerate
 
 generate
     if (IN_LANES == OUT_LANES) begin : g_pass

@@ -32,6 +32,19 @@ localparam integer LAST_I = DEPTH - 1;
 localparam [ADDR_W-1:0] LAST = LAST_I[ADDR_W-1:0];
 localparam [COUNT_W-1:0] FULL = DEPTH[COUNT_W-1:0];
 
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name.
+generate
+    if (WIDTH < 1) begin : g_check_width
+        hwcomp_fifo_ILLEGAL_WIDTH_below_1 u_illegal ();
+    end
+    if (DEPTH < 1) begin : g_check_depth
+        hwcomp_fifo_ILLEGAL_DEPTH_below_1 u_illegal ();
+    end
+endgenerate
+
 reg [WIDTH-1:0] mem [0:DEPTH-1];
 reg [ADDR_W-1:0] wr_ptr;
 reg [ADDR_W-1:0] rd_ptr;

@@ -42,6 +42,22 @@ module hwcomp_fork #(
     input  wire             m1_axis_tready
 );
 
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name.
+generate
+    if (WIDTH < 1) begin : g_check_width
+        hwcomp_fork_ILLEGAL_WIDTH_below_1 u_illegal ();
+    end
+    if (DEPTH0 < 1) begin : g_check_depth0
+        hwcomp_fork_ILLEGAL_DEPTH0_below_1 u_illegal ();
+    end
+    if (DEPTH1 < 1) begin : g_check_depth1
+        hwcomp_fork_ILLEGAL_DEPTH1_below_1 u_illegal ();
+    end
+endgenerate
+
 wire ready0;                               // FIFO 0 has room (registered)
 wire ready1;                               // FIFO 1 has room (registered)
 

@@ -43,6 +43,38 @@ module hwcomp_gap #(
     input  wire                   m_axis_tready
 );
 
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name. The sum's scale parameters (MULT, SHIFT,
+// ROUND, the bounds) are checked by hwcomp_scale.
+generate
+    if (MODE != 0 && MODE != 1) begin : g_check_mode
+        hwcomp_gap_ILLEGAL_MODE_not_0_or_1 u_illegal ();
+    end
+    if (PIXELS < 1) begin : g_check_pixels
+        hwcomp_gap_ILLEGAL_PIXELS_below_1 u_illegal ();
+    end
+    if (CF < 1) begin : g_check_cf
+        hwcomp_gap_ILLEGAL_CF_below_1 u_illegal ();
+    end
+    if (LANES < 1) begin : g_check_lanes
+        hwcomp_gap_ILLEGAL_LANES_below_1 u_illegal ();
+    end
+    if (IN_W < 1) begin : g_check_in_w
+        hwcomp_gap_ILLEGAL_IN_W_below_1 u_illegal ();
+    end
+    if (IN_SIGNED != 0 && IN_SIGNED != 1) begin : g_check_in_signed
+        hwcomp_gap_ILLEGAL_IN_SIGNED_not_0_or_1 u_illegal ();
+    end
+    if (OUT_W < 1) begin : g_check_out_w
+        hwcomp_gap_ILLEGAL_OUT_W_below_1 u_illegal ();
+    end
+    if (MODE == 0 && IN_W >= 1 && OUT_W >= 1 && OUT_W != IN_W) begin : g_check_max_out_w
+        hwcomp_gap_ILLEGAL_OUT_W_not_IN_W_for_max u_illegal ();
+    end
+endgenerate
+
 hwcomp_pool #(
     .MODE(MODE),
     .WINDOW(PIXELS),

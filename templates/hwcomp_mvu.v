@@ -65,7 +65,7 @@ module hwcomp_mvu #(
     parameter WEIGHT_FILE = "weights.mem", // $readmemh image of the weight ROM
     parameter BIAS_FILE = "bias.mem",      // $readmemh image of the bias ROM
     parameter integer W_BIPOLAR = 0,       // 1: 1-bit weights (W_W = 1), 1 = +1, 0 = -1
-    parameter integer COLS = SF * SIMD,    // valid columns (W_BIPOLAR only: the rest count 0)
+    parameter integer COLS = SF * SIMD,    // valid columns, > (SF-1)*SIMD (W_BIPOLAR only: the rest count 0)
     parameter integer THRESH_K = 0,        // thresholds per row; 0: ReLU / requant path
     parameter integer OUT_BASE = 0,        // signed output code below every threshold (THRESH_K > 0)
     parameter THRESH_FILE = "thresh.mem"   // $readmemh image of the threshold ROM (THRESH_K > 0)
@@ -100,6 +100,76 @@ localparam integer CNT_W = $clog2(THRESH_K + 1);     // threshold count, 0..THRE
 // Rounding adds up to 2^(SHIFT-1) <= 2^(ACC_W-1): one more bit holds it.
 localparam integer RND_W = ACC_W + 1;
 localparam integer NF_CW = NF > 1 ? $clog2(NF) : 1;
+
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name.
+generate
+    if (PE < 1) begin : g_check_pe
+        hwcomp_mvu_ILLEGAL_PE_below_1 u_illegal ();
+    end
+    if (SIMD < 1) begin : g_check_simd
+        hwcomp_mvu_ILLEGAL_SIMD_below_1 u_illegal ();
+    end
+    if (NF < 1) begin : g_check_nf
+        hwcomp_mvu_ILLEGAL_NF_below_1 u_illegal ();
+    end
+    if (SF < 1) begin : g_check_sf
+        hwcomp_mvu_ILLEGAL_SF_below_1 u_illegal ();
+    end
+    if (IN_W < 1) begin : g_check_in_w
+        hwcomp_mvu_ILLEGAL_IN_W_below_1 u_illegal ();
+    end
+    if (IN_SIGNED != 0 && IN_SIGNED != 1) begin : g_check_in_signed
+        hwcomp_mvu_ILLEGAL_IN_SIGNED_not_0_or_1 u_illegal ();
+    end
+    if (W_W < 1) begin : g_check_w_w
+        hwcomp_mvu_ILLEGAL_W_W_below_1 u_illegal ();
+    end
+    if (ACC_W < 1) begin : g_check_acc_w
+        hwcomp_mvu_ILLEGAL_ACC_W_below_1 u_illegal ();
+    end
+    if (RELU != 0 && RELU != 1) begin : g_check_relu
+        hwcomp_mvu_ILLEGAL_RELU_not_0_or_1 u_illegal ();
+    end
+    if (REQUANT != 0 && REQUANT != 1) begin : g_check_requant
+        hwcomp_mvu_ILLEGAL_REQUANT_not_0_or_1 u_illegal ();
+    end
+    if (SHIFT < 0 || SHIFT > ACC_W) begin : g_check_shift
+        hwcomp_mvu_ILLEGAL_SHIFT_outside_0_to_ACC_W u_illegal ();
+    end
+    if (OUT_W < 1) begin : g_check_out_w
+        hwcomp_mvu_ILLEGAL_OUT_W_below_1 u_illegal ();
+    end
+    if (W_BIPOLAR != 0 && W_BIPOLAR != 1) begin : g_check_w_bipolar
+        hwcomp_mvu_ILLEGAL_W_BIPOLAR_not_0_or_1 u_illegal ();
+    end
+    if (W_BIPOLAR == 1 && W_W > 1) begin : g_check_bipolar_w
+        hwcomp_mvu_ILLEGAL_W_W_not_1_for_bipolar u_illegal ();
+    end
+    if (SF >= 1 && SIMD >= 1 && (COLS <= (SF - 1) * SIMD || COLS > SF * SIMD)) begin : g_check_cols
+        hwcomp_mvu_ILLEGAL_COLS_outside_last_column_fold u_illegal ();
+    end
+    if (THRESH_K < 0) begin : g_check_thresh_k
+        hwcomp_mvu_ILLEGAL_THRESH_K_below_0 u_illegal ();
+    end
+    if (THRESH_K == 0 && REQUANT == 0 && ACC_W >= 1 && OUT_W >= 1 && OUT_W != ACC_W) begin : g_check_acc_out_w
+        hwcomp_mvu_ILLEGAL_OUT_W_not_ACC_W_without_requant u_illegal ();
+    end
+    if (THRESH_K == 0 && REQUANT == 1 && $signed(OUT_MIN) > $signed(OUT_MAX)) begin : g_check_bounds
+        hwcomp_mvu_ILLEGAL_OUT_MIN_above_OUT_MAX u_illegal ();
+    end
+    // A bound fits OUT_W bits, signed or unsigned: -2^(OUT_W-1) <= bound < 2^OUT_W.
+    if (THRESH_K == 0 && REQUANT == 1 && OUT_W >= 1
+            && ($signed(OUT_MIN) >>> (OUT_W - 1)) != -1 && (OUT_MIN >> OUT_W) != 0) begin : g_check_out_min_fit
+        hwcomp_mvu_ILLEGAL_OUT_MIN_does_not_fit_OUT_W u_illegal ();
+    end
+    if (THRESH_K == 0 && REQUANT == 1 && OUT_W >= 1
+            && ($signed(OUT_MAX) >>> (OUT_W - 1)) != -1 && (OUT_MAX >> OUT_W) != 0) begin : g_check_out_max_fit
+        hwcomp_mvu_ILLEGAL_OUT_MAX_does_not_fit_OUT_W u_illegal ();
+    end
+endgenerate
 
 // ---------------------------------------------------------------- S0, S1: schedule
 // Steps, weight ROM, input buffer, pipeline control and the output FIFO.

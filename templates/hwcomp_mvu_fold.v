@@ -67,6 +67,28 @@ localparam integer SF_LAST_I = SF - 1;
 localparam [NF_CW-1:0] NF_LAST = NF_LAST_I[NF_CW-1:0];
 localparam [SF_CW-1:0] SF_LAST = SF_LAST_I[SF_CW-1:0];
 
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name.
+generate
+    if (NF < 1) begin : g_check_nf
+        hwcomp_mvu_fold_ILLEGAL_NF_below_1 u_illegal ();
+    end
+    if (SF < 1) begin : g_check_sf
+        hwcomp_mvu_fold_ILLEGAL_SF_below_1 u_illegal ();
+    end
+    if (IN_WORD_W < 1) begin : g_check_in_word_w
+        hwcomp_mvu_fold_ILLEGAL_IN_WORD_W_below_1 u_illegal ();
+    end
+    if (W_WORD_W < 1) begin : g_check_w_word_w
+        hwcomp_mvu_fold_ILLEGAL_W_WORD_W_below_1 u_illegal ();
+    end
+    if (OUT_WORD_W < 1) begin : g_check_out_word_w
+        hwcomp_mvu_fold_ILLEGAL_OUT_WORD_W_below_1 u_illegal ();
+    end
+endgenerate
+
 // ---------------------------------------------------------------- S0: steps
 reg [NF_CW-1:0] nf;
 reg [SF_CW-1:0] sf;

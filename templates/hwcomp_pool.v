@@ -68,6 +68,38 @@ localparam integer CF_LAST_I = CF - 1;
 localparam [POS_CW-1:0] POS_LAST = POS_LAST_I[POS_CW-1:0];
 localparam [CF_CW-1:0] CF_LAST = CF_LAST_I[CF_CW-1:0];
 
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name. The sum's scale parameters (MULT, SHIFT,
+// ROUND, the bounds) are checked by hwcomp_scale.
+generate
+    if (MODE != 0 && MODE != 1) begin : g_check_mode
+        hwcomp_pool_ILLEGAL_MODE_not_0_or_1 u_illegal ();
+    end
+    if (WINDOW < 1) begin : g_check_window
+        hwcomp_pool_ILLEGAL_WINDOW_below_1 u_illegal ();
+    end
+    if (CF < 1) begin : g_check_cf
+        hwcomp_pool_ILLEGAL_CF_below_1 u_illegal ();
+    end
+    if (LANES < 1) begin : g_check_lanes
+        hwcomp_pool_ILLEGAL_LANES_below_1 u_illegal ();
+    end
+    if (IN_W < 1) begin : g_check_in_w
+        hwcomp_pool_ILLEGAL_IN_W_below_1 u_illegal ();
+    end
+    if (IN_SIGNED != 0 && IN_SIGNED != 1) begin : g_check_in_signed
+        hwcomp_pool_ILLEGAL_IN_SIGNED_not_0_or_1 u_illegal ();
+    end
+    if (OUT_W < 1) begin : g_check_out_w
+        hwcomp_pool_ILLEGAL_OUT_W_below_1 u_illegal ();
+    end
+    if (MODE == 0 && IN_W >= 1 && OUT_W >= 1 && OUT_W != IN_W) begin : g_check_max_out_w
+        hwcomp_pool_ILLEGAL_OUT_W_not_IN_W_for_max u_illegal ();
+    end
+endgenerate
+
 // ---------------------------------------------------------------- S0: counters
 wire en;                                   // pipeline advances this cycle
 reg [POS_CW-1:0] pos;

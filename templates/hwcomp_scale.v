@@ -45,6 +45,43 @@ localparam integer R_W = (P_W > SHIFT ? P_W : SHIFT) + (ROUND == ROUND_CEIL ? 2 
 // keeps every sign extension below non-empty).
 localparam integer C_W = (R_W > OUT_W + 1 ? R_W : OUT_W + 1) + 1;
 
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name.
+generate
+    if (IN_W < 1) begin : g_check_in_w
+        hwcomp_scale_ILLEGAL_IN_W_below_1 u_illegal ();
+    end
+    if (MULT < 1 || MULT > 1073741823) begin : g_check_mult
+        hwcomp_scale_ILLEGAL_MULT_outside_1_to_2pow30_minus_1 u_illegal ();
+    end
+    if (SHIFT < 0) begin : g_check_shift
+        hwcomp_scale_ILLEGAL_SHIFT_below_0 u_illegal ();
+    end
+    if (ROUND < 0 || ROUND > 4) begin : g_check_round
+        hwcomp_scale_ILLEGAL_ROUND_outside_0_to_4 u_illegal ();
+    end
+    if (RELU != 0 && RELU != 1) begin : g_check_relu
+        hwcomp_scale_ILLEGAL_RELU_not_0_or_1 u_illegal ();
+    end
+    if (OUT_W < 1) begin : g_check_out_w
+        hwcomp_scale_ILLEGAL_OUT_W_below_1 u_illegal ();
+    end
+    if ($signed(OUT_MIN) > $signed(OUT_MAX)) begin : g_check_bounds
+        hwcomp_scale_ILLEGAL_OUT_MIN_above_OUT_MAX u_illegal ();
+    end
+    // A bound fits OUT_W bits, signed or unsigned: -2^(OUT_W-1) <= bound < 2^OUT_W.
+    if (OUT_W >= 1 && ($signed(OUT_MIN) >>> (OUT_W - 1)) != -1
+            && (OUT_MIN >> OUT_W) != 0) begin : g_check_out_min_fit
+        hwcomp_scale_ILLEGAL_OUT_MIN_does_not_fit_OUT_W u_illegal ();
+    end
+    if (OUT_W >= 1 && ($signed(OUT_MAX) >>> (OUT_W - 1)) != -1
+            && (OUT_MAX >> OUT_W) != 0) begin : g_check_out_max_fit
+        hwcomp_scale_ILLEGAL_OUT_MAX_does_not_fit_OUT_W u_illegal ();
+    end
+endgenerate
+
 // ---------------------------------------------------------------- ReLU
 wire [IN_W-1:0] act;
 

@@ -86,9 +86,12 @@ localparam integer NS_IMG = IMG - ((OFM_H - 1) * STRIDE_H + K_H - 1) * ROW
 // except that the columns count as 0 while the next output row's windows
 // also start in row 0 (oy < OY_Z), since they need row 0 from column 0.
 // OX_C / OY_C: the first ox / oy whose window starts inside the image.
-localparam integer OX_C0 = (PAD_L + STRIDE_W - 1) / STRIDE_W;
-localparam integer OY_C0 = (PAD_T + STRIDE_H - 1) / STRIDE_H;
-localparam integer OY_Z0 = PAD_T / STRIDE_H;
+// Strides as divisors, kept >= 1 so that a stride < 1 reaches its check.
+localparam integer SW_D = STRIDE_W > 0 ? STRIDE_W : 1;
+localparam integer SH_D = STRIDE_H > 0 ? STRIDE_H : 1;
+localparam integer OX_C0 = (PAD_L + STRIDE_W - 1) / SW_D;
+localparam integer OY_C0 = (PAD_T + STRIDE_H - 1) / SH_D;
+localparam integer OY_Z0 = PAD_T / SH_D;
 localparam integer OX_C = OX_C0 < OFM_W ? OX_C0 : OFM_W;
 localparam integer OY_C = OY_C0 < OFM_H ? OY_C0 : OFM_H;
 localparam integer OY_Z = OY_Z0 < OFM_H ? OY_Z0 : OFM_H;
@@ -168,16 +171,73 @@ localparam [A_W-1:0] AS_OY_A = AS_OY[A_W-1:0];
 localparam [A_W-1:0] AS_IMG_A = AS_IMG[A_W-1:0];
 localparam [A_W-1:0] AS_ONE_A = AS_ONE[A_W-1:0];
 
-`ifndef SYNTHESIS
-initial begin
-    if (OFM_H != (IFM_H + PAD_T + PAD_B - K_H) / STRIDE_H + 1 || OFM_W != (IFM_W + PAD_L + PAD_R - K_W) / STRIDE_W + 1
-            || PAD_T >= K_H || PAD_B >= K_H || PAD_L >= K_W || PAD_R >= K_W
-            || BUF_DEPTH < ((K_H - 1) * IFM_W + K_W) * CF) begin
-        $display("hwcomp_swu %m: inconsistent parameters (OFM_H/OFM_W, padding or BUF_DEPTH)");
-        $finish;
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name.
+// The shape rules below apply once the sizes and padding are legal.
+localparam [0:0] SIZES_OK = IFM_H >= 1 && IFM_W >= 1 && K_H >= 1 && K_W >= 1 && STRIDE_H >= 1 && STRIDE_W >= 1
+                           && PAD_T >= 0 && PAD_B >= 0 && PAD_L >= 0 && PAD_R >= 0
+                           && PAD_T < K_H && PAD_B < K_H && PAD_L < K_W && PAD_R < K_W;
+localparam [0:0] FITS_H = SIZES_OK && K_H <= IFM_H + PAD_T + PAD_B;
+localparam [0:0] FITS_W = SIZES_OK && K_W <= IFM_W + PAD_L + PAD_R;
+
+generate
+    if (ELEM_W < 1) begin : g_check_elem_w
+        hwcomp_swu_ILLEGAL_ELEM_W_below_1 u_illegal ();
     end
-end
-`endif
+    if (LANES < 1) begin : g_check_lanes
+        hwcomp_swu_ILLEGAL_LANES_below_1 u_illegal ();
+    end
+    if (CF < 1) begin : g_check_cf
+        hwcomp_swu_ILLEGAL_CF_below_1 u_illegal ();
+    end
+    if (IFM_H < 1) begin : g_check_ifm_h
+        hwcomp_swu_ILLEGAL_IFM_H_below_1 u_illegal ();
+    end
+    if (IFM_W < 1) begin : g_check_ifm_w
+        hwcomp_swu_ILLEGAL_IFM_W_below_1 u_illegal ();
+    end
+    if (K_H < 1) begin : g_check_k_h
+        hwcomp_swu_ILLEGAL_K_H_below_1 u_illegal ();
+    end
+    if (K_W < 1) begin : g_check_k_w
+        hwcomp_swu_ILLEGAL_K_W_below_1 u_illegal ();
+    end
+    if (STRIDE_H < 1) begin : g_check_stride_h
+        hwcomp_swu_ILLEGAL_STRIDE_H_below_1 u_illegal ();
+    end
+    if (STRIDE_W < 1) begin : g_check_stride_w
+        hwcomp_swu_ILLEGAL_STRIDE_W_below_1 u_illegal ();
+    end
+    if (PAD_T < 0 || (K_H >= 1 && PAD_T >= K_H)) begin : g_check_pad_t
+        hwcomp_swu_ILLEGAL_PAD_T_outside_0_to_K_H_minus_1 u_illegal ();
+    end
+    if (PAD_B < 0 || (K_H >= 1 && PAD_B >= K_H)) begin : g_check_pad_b
+        hwcomp_swu_ILLEGAL_PAD_B_outside_0_to_K_H_minus_1 u_illegal ();
+    end
+    if (PAD_L < 0 || (K_W >= 1 && PAD_L >= K_W)) begin : g_check_pad_l
+        hwcomp_swu_ILLEGAL_PAD_L_outside_0_to_K_W_minus_1 u_illegal ();
+    end
+    if (PAD_R < 0 || (K_W >= 1 && PAD_R >= K_W)) begin : g_check_pad_r
+        hwcomp_swu_ILLEGAL_PAD_R_outside_0_to_K_W_minus_1 u_illegal ();
+    end
+    if (SIZES_OK && !FITS_H) begin : g_check_k_h_fits
+        hwcomp_swu_ILLEGAL_K_H_above_padded_IFM_H u_illegal ();
+    end
+    if (SIZES_OK && !FITS_W) begin : g_check_k_w_fits
+        hwcomp_swu_ILLEGAL_K_W_above_padded_IFM_W u_illegal ();
+    end
+    if (FITS_H && OFM_H != (IFM_H + PAD_T + PAD_B - K_H) / SH_D + 1) begin : g_check_ofm_h
+        hwcomp_swu_ILLEGAL_OFM_H_inconsistent u_illegal ();
+    end
+    if (FITS_W && OFM_W != (IFM_W + PAD_L + PAD_R - K_W) / SW_D + 1) begin : g_check_ofm_w
+        hwcomp_swu_ILLEGAL_OFM_W_inconsistent u_illegal ();
+    end
+    if (SIZES_OK && BUF_DEPTH < ((K_H - 1) * IFM_W + K_W) * CF) begin : g_check_buf_depth
+        hwcomp_swu_ILLEGAL_BUF_DEPTH_below_window_span u_illegal ();
+    end
+endgenerate
 
 // ---------------------------------------------------------------- writer
 reg signed [G_W-1:0] lag;                  // beats written - free

@@ -50,7 +50,7 @@ module hwcomp_xnor_mvu #(
     parameter integer NF = 2,              // row folds: padded rows / PE
     parameter integer SF = 2,              // column folds: padded columns / SIMD
     parameter integer COLS = 4,            // valid columns, (SF-1)*SIMD < COLS <= SF*SIMD
-    parameter integer THRESH_W = 3,        // threshold width, unsigned
+    parameter integer THRESH_W = 3,        // threshold width, unsigned, holds COLS+1 (POPCOUNT_OUT = 0)
     parameter integer POPCOUNT_OUT = 0,    // 0: 1-bit threshold outputs, 1: popcount outputs
     parameter WEIGHT_FILE = "weights.mem", // $readmemh image of the weight ROM
     parameter THRESH_FILE = "thresh.mem"   // $readmemh image of the threshold ROM
@@ -75,9 +75,41 @@ localparam integer W_WORD_W = PE * SIMD;
 localparam integer T_WORD_W = PE * THRESH_W;
 // Valid lanes of the last column fold, 1..SIMD.
 localparam integer LAST_COLS = COLS - (SF - 1) * SIMD;
-localparam [SIMD-1:0] ALL_LANES = {SIMD{1'b1}};
+localparam integer SIMD_R = SIMD > 0 ? SIMD : 1;   // SIMD < 1 reaches its check, not a zero replication
+localparam [SIMD-1:0] ALL_LANES = {SIMD_R{1'b1}};
 localparam [SIMD-1:0] LAST_MASK = ALL_LANES >> (SIMD - LAST_COLS);
 localparam integer NF_CW = NF > 1 ? $clog2(NF) : 1;
+
+// ---------------------------------------------------------------- parameter checks
+// An illegal value instantiates a module that does not exist, named after the
+// rule it breaks: Verilator, Icarus and Yosys (hierarchy -check) all stop at
+// elaboration and print that name.
+generate
+    if (PE < 1) begin : g_check_pe
+        hwcomp_xnor_mvu_ILLEGAL_PE_below_1 u_illegal ();
+    end
+    if (SIMD < 1) begin : g_check_simd
+        hwcomp_xnor_mvu_ILLEGAL_SIMD_below_1 u_illegal ();
+    end
+    if (NF < 1) begin : g_check_nf
+        hwcomp_xnor_mvu_ILLEGAL_NF_below_1 u_illegal ();
+    end
+    if (SF < 1) begin : g_check_sf
+        hwcomp_xnor_mvu_ILLEGAL_SF_below_1 u_illegal ();
+    end
+    if (SF >= 1 && SIMD >= 1 && (COLS <= (SF - 1) * SIMD || COLS > SF * SIMD)) begin : g_check_cols
+        hwcomp_xnor_mvu_ILLEGAL_COLS_outside_last_column_fold u_illegal ();
+    end
+    if (THRESH_W < 1) begin : g_check_thresh_w
+        hwcomp_xnor_mvu_ILLEGAL_THRESH_W_below_1 u_illegal ();
+    end
+    if (POPCOUNT_OUT != 0 && POPCOUNT_OUT != 1) begin : g_check_popcount_out
+        hwcomp_xnor_mvu_ILLEGAL_POPCOUNT_OUT_not_0_or_1 u_illegal ();
+    end
+    if (POPCOUNT_OUT == 0 && THRESH_W >= 1 && THRESH_W < $clog2(COLS + 2)) begin : g_check_thresh_w_range
+        hwcomp_xnor_mvu_ILLEGAL_THRESH_W_below_clog2_COLS_plus_2 u_illegal ();
+    end
+endgenerate
 
 // ---------------------------------------------------------------- S0, S1: schedule
 // Steps, weight ROM, input buffer, pipeline control and the output FIFO.
