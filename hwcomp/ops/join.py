@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwcomp.hw.stream_ops import Scale
+from hwcomp.numerics import Scale
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwcomp.hw.design import ceil_div
-from hwcomp.hw.numerics import relu_requant, threshold_activation
+from hwcomp.numerics import ceil_div, relu_requant, threshold_activation
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwcomp.hw.numerics import relu_requant
+from hwcomp.numerics import relu_requant
 from hwcomp.ir.dtypes import FLOAT32, Fixed
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
