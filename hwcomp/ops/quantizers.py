@@ -198,6 +198,8 @@ def _axis_param(value: np.ndarray, axis: int, rank: int, what: str) -> np.ndarra
 
 _CODE_TYPES = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255),
                np.dtype(np.int16): (-32768, 32767), np.dtype(np.uint16): (0, 65535)}
+# QuantizeLinear's output_dtype (opset 21), an ONNX TensorProto data type, for those code types.
+_ONNX_CODE_TYPES = {2: np.dtype(np.uint8), 3: np.dtype(np.int8), 4: np.dtype(np.uint16), 5: np.dtype(np.int16)}
 
 
 @register
@@ -216,10 +218,16 @@ class QuantizeLinear(OnnxOp):
         if node.attrs.get("block_size", 0):
             raise HwcompError("blocked quantization (block_size) is not supported")
         scale = _axis_param(check_scale(required_constant(node, graph, 1, "y_scale")), axis, rank, "y_scale")
+        # The code type: output_dtype, else the zero point's, else uint8 (ONNX; both given must agree).
+        out = int(node.attrs.get("output_dtype", 0))
+        if out and out not in _ONNX_CODE_TYPES:
+            raise HwcompError(f"output_dtype {out} is not supported; supported: int8, uint8, int16, uint16")
         if len(node.inputs) > 2 and node.inputs[2]:
             zp = required_constant(node, graph, 2, "y_zero_point")
+            if out and zp.dtype != _ONNX_CODE_TYPES[out]:
+                raise HwcompError(f"y_zero_point is {zp.dtype} but output_dtype says {_ONNX_CODE_TYPES[out]}")
         else:
-            zp = np.zeros((), np.uint8)
+            zp = np.zeros((), _ONNX_CODE_TYPES.get(out, np.uint8))
         if zp.dtype not in _CODE_TYPES:
             raise HwcompError(f"zero point type {zp.dtype} is not supported; supported: int8, uint8, int16, uint16")
         qmin, qmax = _CODE_TYPES[zp.dtype]
