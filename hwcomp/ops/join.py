@@ -13,11 +13,7 @@ from hwcomp.numerics import Scale
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import Op, register
-
-
-# Schema vocabulary (ops/base.py); joins the imports above once their move to hwcomp.numerics is committed.
-from .base import BOOL, DTYPE, FOLDING, INT, required
+from .base import BOOL, DTYPE, FOLDING, INT, Op, register, required
 
 
 @register

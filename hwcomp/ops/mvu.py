@@ -11,17 +11,13 @@ from hwcomp.numerics import ceil_div, relu_requant, threshold_activation
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import Op, register
+from .base import BOOL, DTYPE, FOLDING, INT, STR, Op, optional, register, required
 
 
 def mvu_arith(x, w, b, relu: bool, requant: bool, shift: int, out_min: int, out_max: int) -> np.ndarray:
     """acc = W x + b (exact in int64: the accumulator type bounds it); then ReLU and requantization."""
     acc = x.astype(np.int64) @ w.astype(np.int64).T + b.astype(np.int64)
     return relu_requant(acc, relu, requant, shift, out_min, out_max)
-
-
-# Schema vocabulary (ops/base.py); joins the imports above once their move to hwcomp.numerics is committed.
-from .base import BOOL, DTYPE, FOLDING, INT, STR, optional, required  # noqa: E402
 
 
 @register

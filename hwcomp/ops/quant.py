@@ -13,7 +13,7 @@ from hwcomp.ir.dtypes import FLOAT32, Fixed
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import Op, register
+from .base import DTYPE, Op, register, required
 
 
 def requantize(q: np.ndarray, src: Fixed, dst: Fixed) -> np.ndarray:
@@ -23,10 +23,6 @@ def requantize(q: np.ndarray, src: Fixed, dst: Fixed) -> np.ndarray:
     if shift < 0:
         raise ValueError(f"requantize {src} -> {dst}: more fractional bits than the source")
     return relu_requant(q.astype(np.int64), False, True, shift, dst.min_int, dst.max_int)
-
-
-# Schema vocabulary (ops/base.py); joins the imports above once their move to hwcomp.numerics is committed.
-from .base import DTYPE, required  # noqa: E402
 
 
 @register

@@ -13,7 +13,7 @@ from hwcomp.numerics import Scale
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
-from .base import Op, register
+from .base import DTYPE, FOLDING, INT, INTS, STR, Op, optional, register, required
 
 
 def window_out_size(size: int, k: int, stride: int, lo: int, hi: int) -> int:
@@ -27,9 +27,6 @@ def pad_value(dtype, mode: str, code: int = 0):
         return code
     return dtype.min_int if dtype.is_fixed else np.finfo(np.float32).min
 
-
-# Schema vocabulary (ops/base.py); joins the imports above once their move to hwcomp.numerics is committed.
-from .base import DTYPE, FOLDING, INT, INTS, STR, optional, required  # noqa: E402
 
 # Fixed point: the scale step of an average (mult / 2^shift, rounded, saturated) and its output type.
 AVERAGE_SCALE = {"mult": optional(*INT), "shift": optional(*INT), "out_min": optional(*INT),
