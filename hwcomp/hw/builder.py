@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph, Node
+from hwcomp.numerics import ceil_div
 
 from .blocks import block_of_op
 from .blocks.base import Block
@@ -134,7 +135,7 @@ class Builder:
             raise HwcompError(f"{self.graph.name}: a sliding window's output cannot change lanes "
                               "(the window runs at its consumer's lanes)")
         n = f.elems
-        out = self.like(f, lanes=lanes, padded=-(-n // lanes) * lanes)   # slots stay where they were
+        out = self.like(f, lanes=lanes, padded=ceil_div(n, lanes) * lanes)   # slots stay where they were
         p = DwcParams(f.width, n, f.lanes, lanes)
         self.stage(DwcBlock, p, [f], [out], f.vectors)
         return out
@@ -166,7 +167,7 @@ class Builder:
         t = self.graph.tensors[self.src]
         c = t.shape[-1]
         self.set_flow(self.src, self.new_flow(lanes, t.dtype.width, t.dtype.signed, range(c),
-                                              -(-c // lanes) * lanes, pixels(t.shape)))
+                                              ceil_div(c, lanes) * lanes, pixels(t.shape)))
 
     def step(self, node: Node) -> None:
         flows = [self.read(t) for t in node.inputs if t and t not in self.graph.constants]

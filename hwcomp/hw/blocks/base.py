@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, ClassVar, Union
 
 import numpy as np
 
+from hwcomp.numerics import ceil_div
+
 if TYPE_CHECKING:
     from hwcomp.ir.graph import Graph, Node
 
@@ -78,7 +80,7 @@ def lane_options(n: int) -> list[int]:
     """Lane counts worth trying for n elements: the smallest one per fold count."""
     seen: dict[int, int] = {}
     for lanes in range(1, n + 1):
-        seen.setdefault(-(-n // lanes), lanes)
+        seen.setdefault(ceil_div(n, lanes), lanes)
     return sorted(seen.values())
 
 
@@ -89,6 +91,7 @@ class Block:
     prefix: ClassVar[str]                         # stage names: <prefix><index>
     ops: ClassVar[tuple[type, ...]] = ()          # hardware IR ops built into this block
     implements: ClassVar[tuple[type, ...]] = ()   # graph ops (before lowering) it implements
+    lanes_knob: ClassVar[bool] = False            # reads at chosen lanes (1..its input's channels)
 
     # ---- mapping
     @classmethod
@@ -109,7 +112,7 @@ class Block:
     # ---- folding (hw/folder.py)
     @classmethod
     def knobs(cls, node: "Node", graph: "Graph") -> tuple[Knob, ...]:
-        return ()
+        return (Knob("lanes", graph.tensors[node.inputs[0]].shape[-1]),) if cls.lanes_knob else ()
 
     @classmethod
     def fold_with(cls, node: "Node", consumers: list) -> "Node | None":

@@ -11,7 +11,7 @@ from hwcomp.numerics import ROUNDINGS
 from hwcomp.ops.shape import Flatten
 from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce, PoolReduce, SlidingWindow, pad_value
 
-from .base import Bits, Block, Hdl, Knob, register
+from .base import Bits, Block, Hdl, register
 
 POOL_MODE = {MAX: 0, SUM: 1}
 
@@ -43,10 +43,7 @@ class WindowBlock(Block):
     prefix = "swu"
     ops = (SlidingWindow,)
     implements = (SlidingWindow,)
-
-    @classmethod
-    def knobs(cls, node, graph):
-        return (Knob("lanes", graph.tensors[node.inputs[0]].shape[-1]),)
+    lanes_knob = True
 
     @classmethod
     def fold_with(cls, node, consumers):
@@ -140,10 +137,7 @@ class GlobalPoolBlock(Block):
     prefix = "gap"
     ops = (GlobalPoolReduce,)
     implements = (GlobalPoolReduce,)
-
-    @classmethod
-    def knobs(cls, node, graph):
-        return (Knob("lanes", graph.tensors[node.inputs[0]].shape[-1]),)
+    lanes_knob = True
 
     @classmethod
     def build(cls, builder, node, flows):

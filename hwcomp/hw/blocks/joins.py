@@ -15,7 +15,7 @@ from hwcomp.ops.elementwise import Add, Sum
 from hwcomp.ops.join import ResidualAdd
 from hwcomp.ops.shape import Concat
 
-from .base import Bits, Block, Hdl, Knob, register
+from .base import Bits, Block, Hdl, register
 from .feature_maps import pixels
 
 
@@ -42,14 +42,11 @@ class AddBlock(Block):
     prefix = "add"
     ops = (ResidualAdd,)
     implements = (Add, Sum, ResidualAdd)
+    lanes_knob = True
 
     @classmethod
     def unsupported(cls, node, graph):
         return _two_branches(node, graph)
-
-    @classmethod
-    def knobs(cls, node, graph):
-        return (Knob("lanes", graph.tensors[node.inputs[0]].shape[-1]),)
 
     @classmethod
     def build(cls, builder, node, flows):
@@ -91,6 +88,7 @@ class ConcatBlock(Block):
     prefix = "concat"
     ops = (Concat,)
     implements = (Concat,)
+    lanes_knob = True
 
     @classmethod
     def unsupported(cls, node, graph):
@@ -103,17 +101,13 @@ class ConcatBlock(Block):
         return all(p is not None and p.name in region for p in prods)
 
     @classmethod
-    def knobs(cls, node, graph):
-        return (Knob("lanes", graph.tensors[node.inputs[0]].shape[-1]),)
-
-    @classmethod
     def fold_candidates(cls, walk, node, window=None):
         """Lanes that divide the first input's channels, so the output is packed from lane
         0 with no gap (a residual add needs the same layout on both inputs); the
         producer's lanes first when they do. A gapped first input leaves any lanes."""
         f0 = walk.incoming(node)
         if f0 is None or f0.elems != len(f0.slots):
-            return Block.fold_candidates.__func__(cls, walk, node)
+            return super().fold_candidates(walk, node)
         c0 = len(f0.slots)
         divisors = [d for d in range(1, c0 + 1) if c0 % d == 0]
         if walk.fixed is not None:  # explicit folding: the divisor nearest the producer's lanes

@@ -99,10 +99,8 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
     placed[:, :, list(slots)] = w
     cols = u.positions * padded
     rows_p = ceil_div(rows, pe) * pe
-    wp = np.zeros((rows_p, ceil_div(cols, simd) * simd if xnor else cols), dtype=np.int64)
+    wp = np.zeros((rows_p, ceil_div(cols, simd) * simd), dtype=np.int64)
     wp[:rows, :cols] = placed.reshape(rows, cols)
-    if not xnor and wp.shape[1] % simd:
-        wp = np.pad(wp, ((0, 0), (0, ceil_div(cols, simd) * simd - cols)))
     bp = np.zeros(rows_p, dtype=np.int64)
     if "bias" in node.params:
         bp[:rows] = node.params["bias"]
