@@ -33,6 +33,7 @@ from hwcomp.ir.verify import check_attrs, verify
 from hwcomp.ops.base import custom_onnx_types, op_for_onnx, supported_onnx_types
 from hwcomp.ops.quantizers import QONNX_DOMAINS
 
+from .const_fold import check_size, fold_foreign_constants, tensor_elements
 from .qoperator import SUPPORTED_TEXT as QOPERATOR_TEXT, desugar_qoperator
 
 MIN_OPSET, MAX_OPSET = 9, 21
@@ -41,9 +42,12 @@ DEFAULT_DOMAINS = ("", "ai.onnx")
 QUANT_DOMAINS = {d: tuple(custom_onnx_types()) for d in QONNX_DOMAINS}
 
 InputShapes = dict[str, tuple] | tuple | None
+# No tensor (weight, folded constant or intermediate) may hold more elements
+# than this: a model asking for more is refused before anything is allocated.
+DEFAULT_MAX_TENSOR_ELEMS = 2 ** 28
 
 
-def load_onnx(path, input_shape: InputShapes = None) -> Graph:
+def load_onnx(path, input_shape: InputShapes = None, max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS) -> Graph:
     """Read `path` and return a typed, verified Graph.
 
     input_shape fixes dynamic dimensions: a tuple for a single-input model, or
@@ -51,8 +55,12 @@ def load_onnx(path, input_shape: InputShapes = None) -> Graph:
     """
     path = Path(path)
     label = str(path)
-    model = desugar_qoperator(_read(path), label)
+    model = _read(path)
+    for init in model.graph.initializer:
+        check_size(f"{label}: initializer {init.name!r}", init.dims, max_tensor_elems)
+    model = desugar_qoperator(model, label)
     opset = _default_opset(model, label)
+    model = fold_foreign_constants(model, label, max_tensor_elems)
     _check_ops(model.graph, label)
 
     if model.graph.sparse_initializer:
@@ -63,7 +71,7 @@ def load_onnx(path, input_shape: InputShapes = None) -> Graph:
         _set_constant(g, init.name, _array(init))
     _add_inputs(g, model.graph, _shapes_by_name(model.graph, input_shape, label), label)
     g.outputs = [o.name for o in model.graph.output]
-    _add_nodes(g, model.graph, opset, label)
+    _add_nodes(g, model.graph, opset, label, max_tensor_elems)
     for t in g.outputs:
         if t not in g.tensors and t not in g.constants:
             raise HwcompError(f"{label}: graph output {t!r} is never produced")
@@ -120,18 +128,11 @@ def _skeleton(model: onnx.ModelProto, max_elements: int = 4096) -> onnx.ModelPro
     g.input.extend(graph.input)
     listed = {i.name for i in graph.input}
     for init in graph.initializer:
-        if _elements(init) <= max_elements:
+        if tensor_elements(init.dims) <= max_elements:
             g.initializer.append(init)
         elif init.name not in listed:
             g.input.append(onnx.helper.make_tensor_value_info(init.name, init.data_type, list(init.dims)))
     return m
-
-
-def _elements(t: onnx.TensorProto) -> int:
-    n = 1
-    for d in t.dims:
-        n *= d
-    return n
 
 
 def _default_opset(model: onnx.ModelProto, label: str) -> int:
@@ -269,13 +270,16 @@ def _attr(a: onnx.AttributeProto, where: str):
     return v
 
 
-def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str) -> None:
+def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str, max_elems: int) -> None:
     consumed = {t for n in graph.node for t in n.input} | set(g.outputs)
     names = _node_names(graph.node)
     g.meta["onnx_names"] = {}
     for proto, name in zip(graph.node, names):
         where = f"{label}: node '{proto.name or name}' ({proto.op_type})"
         op = op_for_onnx(proto.op_type)
+        for a in proto.attribute:
+            if a.type == onnx.AttributeProto.TENSOR:
+                check_size(f"{where}: attribute {a.name!r}", a.t.dims, max_elems)
         attrs = {a.name: _attr(a, where) for a in proto.attribute}
         # Optional outputs nothing reads are blanked, so ops can reject only the ones in use.
         outputs = [t if (i == 0 or t in consumed) else "" for i, t in enumerate(proto.output)]
@@ -287,6 +291,7 @@ def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str) -> None
             if hasattr(op, "from_onnx"):
                 op.from_onnx(node, g, opset)
             check_attrs(node)  # an ONNX attribute the op does not declare is one it would ignore
+            _check_output_sizes(node, g, max_elems)
             if _fold(g, node):
                 continue
             types = op.infer(node, g)
@@ -299,6 +304,22 @@ def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str) -> None
                 g.tensors[t] = ty
         g.add_node(node)
         g.meta["onnx_names"][name] = proto.name
+
+
+def _check_output_sizes(node: Node, g: Graph, max_elems: int) -> None:
+    """Sizes from types, before any value exists: a huge ConstantOfShape, Expand
+    or broadcast is refused unallocated. Integer constants have no IR type; the
+    ops that make them from a shape say their shape (output_shapes)."""
+    try:
+        shapes = [ty.shape for ty in node.op.infer(node, g)]
+    except NotImplementedError:
+        hook = getattr(node.op, "output_shapes", None)
+        if hook is None:
+            return  # integer shape arithmetic on constants that are already bounded
+        shapes = hook(node, g)
+    for t, shape in zip(node.outputs, shapes):
+        if t:
+            check_size(f"output {t!r}", shape, max_elems)
 
 
 def _fold(g: Graph, node: Node) -> bool:

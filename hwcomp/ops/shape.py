@@ -427,6 +427,10 @@ class Constant(OnnxOp):
         node.attrs = {"value": value}
 
     @classmethod
+    def output_shapes(cls, node: Node, graph: Graph) -> list[tuple]:
+        return [node.attrs["value"].shape]
+
+    @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
         value = node.attrs["value"]
         return [TensorType(value.shape, _constant_dtype(value))]
@@ -455,9 +459,12 @@ class ConstantOfShape(OnnxOp):
         constant_input(node, graph, 0, "ConstantOfShape shape")
 
     @classmethod
+    def output_shapes(cls, node: Node, graph: Graph) -> list[tuple]:
+        return [tuple(int(d) for d in graph.constants[node.inputs[0]])]
+
+    @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
-        shape = tuple(int(d) for d in graph.constants[node.inputs[0]])
-        return [TensorType(shape, _constant_dtype(node.attrs["value"]))]
+        return [TensorType(cls.output_shapes(node, graph)[0], _constant_dtype(node.attrs["value"]))]
 
     @classmethod
     def execute(cls, node: Node, inputs: list, graph: Graph) -> list[np.ndarray]:
