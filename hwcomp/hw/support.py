@@ -31,11 +31,30 @@ def _host_prefix(g: Graph) -> set[str]:
     ready = set(g.inputs) | set(g.constants)
     prefix: set[str] = set()
     for n in g.nodes():
-        host_op = n.op.shape_only or n.op in (Transpose, QuantizeCodes, ThresholdCodes)
+        host_op = n.op.shape_only or n.op in (Transpose, QuantizeCodes, ThresholdCodes) or _constant_affine(n, g)
         if host_op and all(t in ready for t in n.inputs if t):
             prefix.add(n.name)
             ready.update(t for t in n.outputs if t)
+    # An affine step (FINN's x -> 2x - 1) belongs to the host only on the way into its
+    # input quantizer; anywhere else it would be float arithmetic on the stream.
+    changed = True
+    while changed:
+        changed = False
+        for n in g.nodes():
+            if n.name in prefix and _constant_affine(n, g) and not _feeds_only(n, prefix, g):
+                prefix.discard(n.name)
+                changed = True
     return prefix
+
+
+def _constant_affine(n, g: Graph) -> bool:
+    return n.op in (Mul, Add, Sub, Div) and sum(t not in g.constants for t in n.inputs if t) == 1
+
+
+def _feeds_only(n, names: set[str], g: Graph) -> bool:
+    users = [u for t in n.outputs if t for u in g.consumers(t)]
+    return bool(users) and all(u.name in names and (u.op is not Transpose and not u.op.shape_only
+                                                    or _feeds_only(u, names, g)) for u in users)
 
 
 def _host_suffix(g: Graph) -> set[str]:

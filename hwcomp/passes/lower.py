@@ -10,6 +10,8 @@ A Dense with bipolar inputs and multi-bit weights (the 8-bit classifier after
 binary activations) reads the bits b as 0/1: W (2b - 1) + c = 2 (W b) + (c - rowsum W),
 so the unit computes W b and its thresholds, or the host's affine map, take
 the factor 2 and the offset (no extra weight bit, no multiplier change).
+Bipolar inputs and weights with a multi-bit output take that form too, with
++-1 weights: the XNOR unit has a single threshold per row.
 """
 from __future__ import annotations
 
@@ -85,10 +87,6 @@ def _xnor(g: Graph, dense: Node, mt: Node | None) -> tuple[list[Node], str, dict
         attrs.update(kind="xnor")
         return [dense], dense.outputs[0], attrs, {"weight": bits}
     t = np.asarray(mt.params["thresholds"], np.int64)
-    if t.shape[1] != 1 or mt.attrs["base"] != 0:
-        raise HwcompError(f"{g.meta.get('source', g.name)}: layer {dense.name!r}: a bipolar-input layer must "
-                          "output one bit (a BipolarQuant or 1-bit quantizer); multi-bit outputs after a binary "
-                          "input are not supported")
     desc = np.asarray(mt.params["descending"], bool)
     # Descending rows: invert the row (acc' = -acc); acc < T  <=>  acc' >= 1 - T.
     bits[desc] ^= 1
@@ -98,6 +96,11 @@ def _xnor(g: Graph, dense: Node, mt: Node | None) -> tuple[list[Node], str, dict
     attrs = _plain_attrs(dense, g.tensors[mt.outputs[0]].dtype)
     attrs.update(kind="xnor")
     return [dense, mt], mt.outputs[0], attrs, {"weight": bits, "thresholds": t_p[:, None]}
+
+
+def _one_bit(mt: Node) -> bool:
+    """A MultiThreshold the XNOR unit can take: one threshold, codes 0/1."""
+    return np.shape(mt.params["thresholds"])[1] == 1 and mt.attrs["base"] == 0
 
 
 def _bits_shift(dense: Node):
@@ -114,6 +117,11 @@ def _bits_times_weights(g: Graph, dense: Node, mt: Node | None) -> tuple[list[No
     width, _ = bits_for_range(min(int(lo.min()), -1), max(int(hi.max()), 1))
     attrs = dict(_plain_attrs(dense, Int(width)), acc_dtype=Int(width))
     params = {"weight": w, "bias": np.zeros(w.shape[0], np.int64)}
+    if dense.attrs["weight_dtype"].is_bipolar:
+        # Binary weights into a multi-bit output (FINN's w1a2 after a w1a1 layer): the
+        # XNOR unit has one threshold, so this unit takes the bits with +-1 weights.
+        attrs["weight_bipolar"] = True
+        params["weight"] = _unit_weights(dense)["weight"]
     shift = _bits_shift(dense)
     if mt is None:
         return [dense], dense.outputs[0], attrs, params
@@ -146,7 +154,7 @@ def _lower(graph: Graph) -> tuple[Graph, bool]:
         nxt = only_consumer(g, dense.outputs[0])
         mt = nxt if nxt is not None and nxt.op is MultiThreshold else None
         x_bipolar = g.tensors[dense.inputs[0]].dtype.is_bipolar
-        if x_bipolar and dense.attrs["weight_dtype"].is_bipolar:
+        if x_bipolar and dense.attrs["weight_dtype"].is_bipolar and (mt is None or _one_bit(mt)):
             fused, out, attrs, params = _xnor(g, dense, mt)
         elif x_bipolar:
             fused, out, attrs, params = _bits_times_weights(g, dense, mt)

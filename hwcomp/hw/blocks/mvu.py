@@ -109,7 +109,9 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
         t = np.asarray(node.params["thresholds"], dtype=np.int64)
         tp = _padded_row_thresholds(rows_p, t.shape[1], int(a.get("out_base", 0)),
                                     (0, cols + 1) if xnor else (a["acc_dtype"].min_int, a["acc_dtype"].max_int + 1))
-        tp[:rows] = t
+        # The unit counts the thresholds a row passes, so their order is free; a
+        # descending row's come largest first (negative BatchNorm gamma): store them sorted.
+        tp[:rows] = np.sort(t, axis=1)
         modes["thresholds"] = tp
         if "descending" in node.params:
             dp = np.zeros(rows_p, dtype=bool)
