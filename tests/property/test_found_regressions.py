@@ -57,3 +57,16 @@ def test_explicit_folding_of_multi_layer_branches(tmp_path):
     net = Net('residual-dense', (5,), (Dense(6), Concat((Dense(7), Dense(8)), (Dense(9),)), Dense(2)))
     fold = Folding(pe_simd=((3, 5), (2, 6), (3, 7), (4, 6), (2, 17)))
     assert run_example(net, 'w8a8', fold, 5, tmp_path) == "simulated"
+
+
+def test_concat_reading_through_a_narrow_width_converter(tmp_path):
+    """'measured II 29.0 cycles, report expects 21' (make fuzz, branchy family): the join
+    buffer sat before the 1 -> 3 lane converter, so while the concat read its other input
+    the converter idled, and on its turn refilled at one element per cycle (now the
+    buffer follows the converter)."""
+    net = Net(family='residual-dense', input_shape=(47,), layers=(
+        Dense(out=29, op='Gemm', trans_b=False, bias=False, relu=True),
+        Concat(a=(Dense(out=11, op='MatMul', trans_b=True, bias=True, relu=True),
+                  Dense(out=21, op='Gemm', trans_b=False, bias=True, relu=False)), b=()),
+        Dense(out=2, op='Gemm', trans_b=False, bias=False, relu=False)), seed=1206, signed_input=False)
+    assert run_example(net, 'w4a8', Folding(target_ii=None, pe_simd=None), 5, tmp_path) == "simulated"

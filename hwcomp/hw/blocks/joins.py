@@ -25,14 +25,20 @@ def _two_branches(node, graph) -> str | None:
 
 
 def _buffered(builder, node, flows):
-    """Both inputs at the join's lanes, each behind its join buffer."""
+    """Both inputs at the join's lanes, each behind its join buffer.
+
+    The buffer sits after the width converter: the join reads one input at a
+    time, and a converter behind the buffer could only refill at its input's
+    rate while its turn lasts (a 1 -> 3 lane converter gives a third of a beat
+    per cycle), so the join would wait for it every pixel."""
     lanes = builder.lanes(node)
     out = []
     for f, tensor in zip(flows, node.inputs):
         shape = builder.graph.tensors[tensor].shape
         row = shape[2] if len(shape) == 4 else 1
-        depth = 2 * row * (f.padded // f.lanes) + 16
-        out.append(builder.convert(builder.fifo(f, depth, f"join buffer of {node.name}"), lanes))
+        c = builder.convert(f, lanes)
+        depth = 2 * row * (c.padded // c.lanes) + 16
+        out.append(builder.fifo(c, depth, f"join buffer of {node.name}"))
     return out
 
 

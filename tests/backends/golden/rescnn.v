@@ -19,8 +19,8 @@
 //   fifo6: input buffer, 36 words
 //   mvu7: Conv_2_dense: 6x72 (padded 6x72), PE 2, SIMD 4, 54 cycles/vector, relu, requant
 //   fifo8: join buffer of Add_4, 64 words
-//   fifo9: join buffer of Add_4, 48 words
-//   dwc10: width converter 3 -> 2 lanes, 6 elements per vector
+//   dwc9: width converter 3 -> 2 lanes, 6 elements per vector
+//   fifo10: join buffer of Add_4, 64 words
 //   add11: Add_4: residual add, 6 channels, 2 lanes
 //   swu12: MaxPool_5_window: 2x2 window, stride 2x2, 8x8x6 -> 4x4, 2 lanes
 //   pool13: MaxPool_5_pool: max over 4 positions, 6 channels, 2 lanes
@@ -30,8 +30,8 @@
 //   fifo17: input buffer, 4 words
 //   mvu18: Conv_6_dense: 5x6 (padded 5x6), PE 5, SIMD 3, 2 cycles/vector, relu, requant
 //   fifo19: join buffer of Concat_8, 40 words
-//   fifo20: join buffer of Concat_8, 24 words
-//   dwc21: width converter 5 -> 2 lanes, 5 elements per vector
+//   dwc20: width converter 5 -> 2 lanes, 5 elements per vector
+//   fifo21: join buffer of Concat_8, 40 words
 //   concat22: Concat_8: channel concat, 6 + 6 elements, 2 lanes
 //   gap23: GlobalAveragePool_9_gap: average over 16 pixels, 12 channels, 2 lanes
 //   dwc24: width converter 2 -> 5 lanes, 11 elements per vector
@@ -104,8 +104,8 @@ wire s9_tready;
 wire [16-1:0] s10_tdata;
 wire s10_tvalid;
 wire s10_tready;
-// s11: 3 x uint8
-wire [24-1:0] s11_tdata;
+// s11: 2 x uint8
+wire [16-1:0] s11_tdata;
 wire s11_tvalid;
 wire s11_tready;
 // s12: 2 x uint8
@@ -152,8 +152,8 @@ wire s21_tready;
 wire [16-1:0] s22_tdata;
 wire s22_tvalid;
 wire s22_tready;
-// s23: 5 x uint8
-wire [40-1:0] s23_tdata;
+// s23: 2 x uint8
+wire [16-1:0] s23_tdata;
 wire s23_tvalid;
 wire s23_tready;
 // s24: 2 x uint8
@@ -380,11 +380,13 @@ hwcomp_fifo #(
     .m_axis_tready(s10_tready)
 );
 
-// ---------------------------------------------------------------- fifo9: join buffer of Add_4, 48 words
-hwcomp_fifo #(
-    .WIDTH(24),
-    .DEPTH(48)
-) u_fifo9 (
+// ---------------------------------------------------------------- dwc9: width converter 3 -> 2 lanes, 6 elements per vector
+hwcomp_dwc #(
+    .ELEM_W(8),
+    .N(6),
+    .IN_LANES(3),
+    .OUT_LANES(2)
+) u_dwc9 (
     .clk(clk),
     .rst(rst),
     .s_axis_tdata(s5_tdata),
@@ -395,13 +397,11 @@ hwcomp_fifo #(
     .m_axis_tready(s11_tready)
 );
 
-// ---------------------------------------------------------------- dwc10: width converter 3 -> 2 lanes, 6 elements per vector
-hwcomp_dwc #(
-    .ELEM_W(8),
-    .N(6),
-    .IN_LANES(3),
-    .OUT_LANES(2)
-) u_dwc10 (
+// ---------------------------------------------------------------- fifo10: join buffer of Add_4, 64 words
+hwcomp_fifo #(
+    .WIDTH(16),
+    .DEPTH(64)
+) u_fifo10 (
     .clk(clk),
     .rst(rst),
     .s_axis_tdata(s11_tdata),
@@ -619,11 +619,13 @@ hwcomp_fifo #(
     .m_axis_tready(s22_tready)
 );
 
-// ---------------------------------------------------------------- fifo20: join buffer of Concat_8, 24 words
-hwcomp_fifo #(
-    .WIDTH(40),
-    .DEPTH(24)
-) u_fifo20 (
+// ---------------------------------------------------------------- dwc20: width converter 5 -> 2 lanes, 5 elements per vector
+hwcomp_dwc #(
+    .ELEM_W(8),
+    .N(5),
+    .IN_LANES(5),
+    .OUT_LANES(2)
+) u_dwc20 (
     .clk(clk),
     .rst(rst),
     .s_axis_tdata(s21_tdata),
@@ -634,13 +636,11 @@ hwcomp_fifo #(
     .m_axis_tready(s23_tready)
 );
 
-// ---------------------------------------------------------------- dwc21: width converter 5 -> 2 lanes, 5 elements per vector
-hwcomp_dwc #(
-    .ELEM_W(8),
-    .N(5),
-    .IN_LANES(5),
-    .OUT_LANES(2)
-) u_dwc21 (
+// ---------------------------------------------------------------- fifo21: join buffer of Concat_8, 40 words
+hwcomp_fifo #(
+    .WIDTH(16),
+    .DEPTH(40)
+) u_fifo21 (
     .clk(clk),
     .rst(rst),
     .s_axis_tdata(s23_tdata),
