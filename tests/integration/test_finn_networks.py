@@ -30,7 +30,7 @@ pytestmark = [
 ]
 
 N_RTL = 4        # samples simulated per build
-N_EXEC = 16      # samples for the executor comparisons
+N_EXEC = 8        # samples for the executor comparisons
 EXPORTS = ("torchscript", "dynamo")
 
 
