@@ -39,8 +39,12 @@ test-slow: $(STAMP)
 
 # Property tests with 150 random networks per family (one to two hours on 2 cores);
 # `make test` runs three per family. HWCOMP_FUZZ=N runs N per family.
+# Then the importer fuzzer: HWCOMP_FUZZ_MUTANTS (3000, about 15 minutes on 2 cores;
+# `make test` runs 200) mutants of real models, summary in benchmarks/results/import_fuzz.json.
 fuzz: $(STAMP)
 	HWCOMP_FUZZ=$${HWCOMP_FUZZ:-1} $(BIN)/pytest -q tests/property
+	HWCOMP_FUZZ_MUTANTS=$${HWCOMP_FUZZ_MUTANTS:-3000} HWCOMP_FUZZ_TIERS=inline,light-large,trained \
+		HWCOMP_FUZZ_SUMMARY=benchmarks/results/import_fuzz.json $(BIN)/pytest -q tests/fuzz/test_import_fuzz.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/sim_throughput.py

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -42,6 +44,16 @@ def _fold(text: str):
     return values
 
 
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hwcomp", description="Compile neural networks to bit-exact FPGA streaming designs.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -50,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("model", type=Path)
     i.add_argument("--input-shape", type=_shape, help="fix dynamic input dimensions, e.g. 1,3,32,32")
     i.add_argument("--canonical", action="store_true", help="show the graph after canonicalization")
+    i.add_argument("--max-tensor-elems", type=_count, metavar="N", help="refuse any tensor of more than N elements "
+                   "(default 2^28)")
 
     c = sub.add_parser("compile", help="compile an ONNX model to Verilog")
     c.add_argument("model", type=Path)
@@ -67,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--fold", type=_fold, help="PExSIMD per layer in order (2x32,5x2) or by name (fc1=2x32,fc2=5x2); "
                    "any values, width converters join layers whose lanes differ")
     c.add_argument("--input-shape", type=_shape, help="fix dynamic input dimensions, e.g. 1,64")
+    c.add_argument("--max-tensor-elems", type=_count, metavar="N",
+                   help="refuse, before allocating it, any tensor (weight, folded constant, intermediate) of "
+                        "more than N elements (default 2^28)")
 
     s = sub.add_parser("simulate", help="simulate a build in Verilator and check it against the IR")
     s.add_argument("build", type=Path)
@@ -82,12 +99,17 @@ def _say(msg: str) -> None:
     print(f"[hwcomp] {msg}", file=sys.stderr, flush=True)
 
 
+def _limits(args) -> dict:
+    """--max-tensor-elems when given (the API's default is DEFAULT_MAX_TENSOR_ELEMS, 2^28)."""
+    return {} if args.max_tensor_elems is None else {"max_tensor_elems": args.max_tensor_elems}
+
+
 def _inspect(args) -> int:
     from hwcomp.frontend.onnx import load_onnx
     from hwcomp.ir.printer import format_graph
     from hwcomp.passes.canonicalize import canonicalize
 
-    g = load_onnx(args.model, args.input_shape)
+    g = load_onnx(args.model, args.input_shape, **_limits(args))
     print(format_graph(canonicalize(g) if args.canonical else g))
     return 0
 
@@ -97,7 +119,7 @@ def _compile(args) -> int:
     from hwcomp.report.compile_report import format_compile_report
 
     res = compile_model(args.model, args.output, calib=args.calib, bits=args.bits, target_ii=args.ii,
-                        pe_simd=args.fold, input_shape=args.input_shape, progress=_say)
+                        pe_simd=args.fold, input_shape=args.input_shape, progress=_say, **_limits(args))
     print(format_compile_report(res.report))
     print(f"wrote {res.out_dir}")
     return 0
@@ -128,16 +150,30 @@ def _selftest(args) -> int:
     return 0 if r.mismatches == 0 else 1
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # unwinds like Ctrl-C, so staged build directories are removed
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit status: 0 done, 1 a simulation that is not bit-exact, 2 a user error
+    (HwcompError, one line), 130 interrupted (Ctrl-C or SIGTERM)."""
     args = _parser().parse_args(argv)
     warnings.simplefilter("default")
     warnings.showwarning = lambda msg, *a, **k: print(f"hwcomp: warning: {msg}", file=sys.stderr)
+    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there only
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         commands = {"inspect": _inspect, "compile": _compile, "simulate": _simulate, "selftest": _selftest}
         return commands[args.cmd](args)
     except HwcompError as e:
         print(f"hwcomp: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("hwcomp: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

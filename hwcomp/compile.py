@@ -12,7 +12,8 @@ import numpy as np
 from hwcomp.backends.verilog import top_module_name, write_verilog
 from hwcomp.design_file import DesignFile
 from hwcomp.errors import HwcompError
-from hwcomp.frontend.onnx import load_onnx
+from hwcomp.frontend.const_fold import check_size
+from hwcomp.frontend.onnx import DEFAULT_MAX_TENSOR_ELEMS, load_onnx
 from hwcomp.hw.builder import build_design
 from hwcomp.hw.region import hardware_region, region_io
 from hwcomp.hw.support import check_hardware_support
@@ -69,11 +70,32 @@ def shape_batch(graph: Graph, x: np.ndarray, source: str) -> np.ndarray:
         else:
             raise HwcompError(f"{source}: samples have shape {tuple(x.shape[1:])}, model input {name!r} "
                               f"expects {tuple(want)}")
-    return x.astype(np.float32)
+    if x.shape[0] == 0:
+        raise HwcompError(f"{source}: no samples (array of shape {tuple(x.shape)})")
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise HwcompError(f"{source}: samples have dtype {x.dtype}; supported: real numbers")
+    with np.errstate(over="ignore"):
+        x = x.astype(np.float32)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise HwcompError(f"{source}: {int(bad.sum())} values are NaN or Inf (as float32), the first at index "
+                          f"{first}; supported: finite samples")
+    return x
 
 
-def float_pipeline(model: Path, input_shape=None) -> Graph:
-    return canonicalize(load_onnx(model, input_shape))
+def float_pipeline(model: Path, input_shape=None, max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS) -> Graph:
+    return canonicalize(load_onnx(model, input_shape, max_tensor_elems))
+
+
+def check_tensor_sizes(g: Graph, max_tensor_elems: int) -> None:
+    """The tensors hwcomp itself makes (a convolution's sliding windows hold k*k copies
+    of its input) stay within the bound too: calibration evaluates them on every sample."""
+    producers = g.producers()
+    for t, ty in g.tensors.items():
+        node = producers.get(t)
+        what = f"node '{node.name}' ({node.op.name})" if node is not None else f"tensor {t!r}"
+        check_size(f"{g.meta.get('source', g.name)}: {what}: output {t!r}", ty.shape, max_tensor_elems)
 
 
 def integer_graph(g: Graph, calib: np.ndarray | None, cfg: QuantConfig) -> Graph:
@@ -119,19 +141,24 @@ def write_design(hw: Graph, root: Path, model: str, options: dict) -> tuple[Desi
 def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np.ndarray | None = None,
                   bits: str | QuantConfig = "w8a8", target_ii: int | None = None,
                   pe_simd=None, input_shape=None,
-                  progress: Progress | None = None) -> CompileResult:
+                  progress: Progress | None = None,
+                  max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS) -> CompileResult:
+    """max_tensor_elems bounds every tensor (weights, folded constants, intermediates, the
+    sliding windows hwcomp makes); a model needing more is refused before allocating it."""
     say = progress or (lambda _msg: None)
     model, out_dir = Path(model), Path(out_dir)
     cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
     say(f"importing {model}")
-    g = float_pipeline(model, input_shape)
+    g = float_pipeline(model, input_shape, max_tensor_elems)
+    channels_last = to_channels_last(g)
+    check_tensor_sizes(channels_last, max_tensor_elems)
     if has_quantizers(g):
         say("quantized model: integerizing with its own quantizers (thresholds from its activation functions)")
         hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd)
         options = {"bits": "from the model", "quantization": "the model's own quantizers", "target_ii": target_ii,
                    "fold": _fold_option(pe_simd)}
         return _write_build(model, out_dir, g, hw, options, say)
-    check_hardware_support(to_channels_last(g), str(model))
+    check_hardware_support(channels_last, str(model))
     if calib is None:
         warnings.warn("no calibration data (--calib): activation ranges come from random normal inputs; "
                       "accuracy may suffer", stacklevel=2)

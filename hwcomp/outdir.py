@@ -1,11 +1,17 @@
 """Write a build directory all at once: into a temporary sibling first, then
 swap it in, so a failed compile never leaves a half-written directory that
-looks complete. A directory is only replaced if hwcomp wrote it (manifest)."""
+looks complete. A directory is only replaced if hwcomp wrote it (manifest).
+
+An interrupted compile (Ctrl-C, SIGTERM) removes its temporary sibling; one
+killed outright (SIGKILL) leaves it behind, hidden and named with its process
+id, and the next compile into the same directory removes it once that process
+is gone. Single files beside a build (sim.json) are replaced atomically."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -30,7 +36,8 @@ def staged_dir(out: Path) -> Iterator[Path]:
     out = out.resolve()
     check_writable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    _remove_abandoned(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", dir=out.parent))
     try:
         yield tmp
         os.chmod(tmp, 0o755)
@@ -45,6 +52,38 @@ def staged_dir(out: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_abandoned(out: Path) -> None:
+    """Temporary siblings of `out` left by compiles that were killed (their process is gone)."""
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(\d+)\.[a-z0-9_]{{8}}")
+    for d in out.parent.glob(f".{out.name}.*"):
+        m = pattern.fullmatch(d.name)
+        if m and d.is_dir() and not _alive(int(m.group(1))):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step: readers see the old file or the new one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_manifest(root: Path, info: dict) -> None:

@@ -14,7 +14,7 @@ from hwcomp.errors import HwcompError
 from hwcomp.hw.design import pack_pixels, unpack_pixels
 from hwcomp.ir.execute import execute
 from hwcomp.ir.serialize import load_graph
-from hwcomp.outdir import read_manifest
+from hwcomp.outdir import read_manifest, write_atomic
 from hwcomp.sim.stream import run_stream
 
 
@@ -82,5 +82,6 @@ def simulate_build(build_dir: str | Path, data: str | Path | tuple[np.ndarray, n
         "stall_prob": stall_prob,
         "seed": seed,
     }
-    (root / "sim.json").write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    # atomic: an interrupted run leaves the previous sim.json (or none), never half of one
+    write_atomic(root / "sim.json", json.dumps(result, indent=1, sort_keys=True) + "\n")
     return result

@@ -20,6 +20,8 @@ from onnx import numpy_helper
 from hwcomp.errors import HwcompError
 from hwcomp.ops.base import op_for_onnx
 
+from .values import Readers, check_computed
+
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
 
@@ -38,8 +40,10 @@ def check_size(what: str, dims, max_elems: int) -> None:
                           f"{max_elems} elements (raise it with --max-tensor-elems)")
 
 
-def fold_foreign_constants(model: onnx.ModelProto, label: str, max_elems: int) -> onnx.ModelProto:
-    """A copy of `model` with constant nodes of unimplemented ops evaluated."""
+def fold_foreign_constants(model: onnx.ModelProto, label: str, max_elems: int,
+                           readers: Readers | None = None) -> onnx.ModelProto:
+    """A copy of `model` with constant nodes of unimplemented ops evaluated; a value that
+    comes out NaN or Inf is refused naming the node and its readers."""
     graph = model.graph
     if not any(_foreign(n) for n in graph.node):
         return model
@@ -56,10 +60,10 @@ def fold_foreign_constants(model: onnx.ModelProto, label: str, max_elems: int) -
             where = f"{label}: node '{node.name or f'{node.op_type}_{i}'}' ({node.op_type})"
             outs = _evaluate(node, [values[t] for t in inputs], opsets, where, max_elems)
             if outs is not None:
-                for name, arr in zip(node.output, outs):
-                    if name:
-                        values[name] = numpy_helper.from_array(np.asarray(arr), name)
-                        folded.append(values[name])
+                check_computed(where, [t for t in node.output if t], outs, readers or {})
+                for name, arr in zip([t for t in node.output if t], outs):
+                    values[name] = numpy_helper.from_array(np.asarray(arr), name)
+                    folded.append(values[name])
                 continue
         kept.append(node)
     if not folded:
@@ -115,6 +119,7 @@ def _evaluate(node: onnx.NodeProto, inputs: list[onnx.TensorProto], opsets, wher
         check_size(f"{where}: output {vi.name!r}", [d.dim_value for d in dims], max_elems)
     from onnx.reference import ReferenceEvaluator
     try:
-        return list(ReferenceEvaluator(m).run(None, {}))
+        with np.errstate(all="ignore"):  # a NaN or Inf made here is reported by name (check_computed)
+            return list(ReferenceEvaluator(m).run(None, {}))
     except Exception as e:  # the reference ops raise whatever numpy raises on bad input
         raise HwcompError(f"{where}: cannot evaluate it on its constant inputs ({' '.join(str(e).split())[:200]})") from None

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 
 import hwcomp.ops.onnx_ops  # noqa: F401  (registers the ops)
 from hwcomp.errors import HwcompError
@@ -35,6 +34,7 @@ from hwcomp.ops.quantizers import QONNX_DOMAINS
 
 from .const_fold import check_size, fold_foreign_constants, tensor_elements
 from .qoperator import SUPPORTED_TEXT as QOPERATOR_TEXT, desugar_qoperator
+from .values import check_computed, check_float_attributes, check_model_constants, decode, readers_of
 
 MIN_OPSET, MAX_OPSET = 9, 21
 DEFAULT_DOMAINS = ("", "ai.onnx")
@@ -55,12 +55,12 @@ def load_onnx(path, input_shape: InputShapes = None, max_tensor_elems: int = DEF
     """
     path = Path(path)
     label = str(path)
-    model = _read(path)
-    for init in model.graph.initializer:
-        check_size(f"{label}: initializer {init.name!r}", init.dims, max_tensor_elems)
+    model = _read(path, max_tensor_elems)
+    readers = readers_of(model.graph)
+    check_model_constants(model, label, readers)
     model = desugar_qoperator(model, label)
     opset = _default_opset(model, label)
-    model = fold_foreign_constants(model, label, max_tensor_elems)
+    model = fold_foreign_constants(model, label, max_tensor_elems, readers)
     _check_ops(model.graph, label)
 
     if model.graph.sparse_initializer:
@@ -68,13 +68,14 @@ def load_onnx(path, input_shape: InputShapes = None, max_tensor_elems: int = DEF
     g = Graph(model.graph.name or path.stem)
     g.meta.update(source=label, onnx_opset=opset, dynamic_batch=False)
     for init in model.graph.initializer:
-        _set_constant(g, init.name, _array(init))
+        _set_constant(g, init.name, decode(init, f"{label}: initializer {init.name!r}"))
     _add_inputs(g, model.graph, _shapes_by_name(model.graph, input_shape, label), label)
     g.outputs = [o.name for o in model.graph.output]
-    _add_nodes(g, model.graph, opset, label, max_tensor_elems)
+    _add_nodes(g, model.graph, opset, label, max_tensor_elems, readers)
     for t in g.outputs:
         if t not in g.tensors and t not in g.constants:
             raise HwcompError(f"{label}: graph output {t!r} is never produced")
+    _remove_dead_nodes(g)
     g.remove_unused()
     verify(g)
     return g
@@ -87,7 +88,7 @@ def _one_line(e: BaseException) -> str:
     return text[:300] + ("..." if len(text) > 300 else "")
 
 
-def _read(path: Path) -> onnx.ModelProto:
+def _read(path: Path, max_elems: int) -> onnx.ModelProto:
     label = str(path)
     if not path.exists():
         raise HwcompError(f"{label}: file not found")
@@ -99,6 +100,7 @@ def _read(path: Path) -> onnx.ModelProto:
         raise HwcompError(f"{label}: not an ONNX model (cannot parse it: {_one_line(e)})") from None
     if not model.HasField("graph") or not model.opset_import:
         raise HwcompError(f"{label}: not an ONNX model (no graph or opset found)")
+    _check_declared_sizes(model.graph, label, max_elems)  # before external data is read or anything decoded
     try:
         # Relative external-data locations resolve against the model's directory.
         onnx.external_data_helper.load_external_data_for_model(model, str(path.parent))
@@ -109,6 +111,16 @@ def _read(path: Path) -> onnx.ModelProto:
     except Exception as e:  # ValidationError, or the C++ checker's own exceptions
         raise HwcompError(f"{label}: invalid ONNX model: {_one_line(e)}") from None
     return model
+
+
+def _check_declared_sizes(graph: onnx.GraphProto, label: str, max_elems: int) -> None:
+    for init in graph.initializer:
+        check_size(f"{label}: initializer {init.name!r}", init.dims, max_elems)
+    for i, n in enumerate(graph.node):
+        for a in n.attribute:
+            if a.type == onnx.AttributeProto.TENSOR:
+                check_size(f"{label}: node '{n.name or f'{n.op_type}_{i}'}' ({n.op_type}): attribute {a.name!r}",
+                           a.t.dims, max_elems)
 
 
 def _skeleton(model: onnx.ModelProto, max_elements: int = 4096) -> onnx.ModelProto:
@@ -161,11 +173,6 @@ def _check_ops(graph: onnx.GraphProto, label: str) -> None:
             f"{label}: unsupported ops: {', '.join(bad)}; supported (domain ai.onnx): {', '.join(supported_onnx_types())}; "
             f"(QONNX domains): {', '.join(custom_onnx_types())}; (onnxruntime QOperator): {QOPERATOR_TEXT}"
         )
-
-
-def _array(t: onnx.TensorProto) -> np.ndarray:
-    a = numpy_helper.to_array(t)
-    return a.astype(np.float32, copy=False) if np.issubdtype(a.dtype, np.floating) else a
 
 
 def _set_constant(g: Graph, name: str, value: np.ndarray) -> None:
@@ -256,7 +263,7 @@ def _node_names(nodes) -> list[str]:
 def _attr(a: onnx.AttributeProto, where: str):
     kind = a.type
     if kind == onnx.AttributeProto.TENSOR:
-        return _array(a.t)
+        return decode(a.t, f"{where}: attribute '{a.name}'")
     if kind in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS, onnx.AttributeProto.SPARSE_TENSOR,
                 onnx.AttributeProto.SPARSE_TENSORS, onnx.AttributeProto.TENSORS, onnx.AttributeProto.TYPE_PROTO,
                 onnx.AttributeProto.TYPE_PROTOS):
@@ -270,7 +277,7 @@ def _attr(a: onnx.AttributeProto, where: str):
     return v
 
 
-def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str, max_elems: int) -> None:
+def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str, max_elems: int, readers) -> None:
     consumed = {t for n in graph.node for t in n.input} | set(g.outputs)
     names = _node_names(graph.node)
     g.meta["onnx_names"] = {}
@@ -280,10 +287,12 @@ def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str, max_ele
         for a in proto.attribute:
             if a.type == onnx.AttributeProto.TENSOR:
                 check_size(f"{where}: attribute {a.name!r}", a.t.dims, max_elems)
+        check_float_attributes(where, proto)
         attrs = {a.name: _attr(a, where) for a in proto.attribute}
         # Optional outputs nothing reads are blanked, so ops can reject only the ones in use.
         outputs = [t if (i == 0 or t in consumed) else "" for i, t in enumerate(proto.output)]
         node = Node(name, op, tuple(proto.input), tuple(outputs), attrs)
+        _check_arity(proto, opset, where)
         for t in node.inputs:
             if t and t not in g.tensors and t not in g.constants:
                 raise HwcompError(f"{where}: input {t!r} is not produced before the node")
@@ -292,7 +301,12 @@ def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str, max_ele
                 op.from_onnx(node, g, opset)
             check_attrs(node)  # an ONNX attribute the op does not declare is one it would ignore
             _check_output_sizes(node, g, max_elems)
-            if _fold(g, node):
+            values = _folded_values(g, node)
+            if values is not None:
+                check_computed(where, node.outputs, values, readers)
+                for t, v in zip(node.outputs, values):
+                    if t:
+                        _set_constant(g, t, v)
                 continue
             types = op.infer(node, g)
         except HwcompError as e:
@@ -304,6 +318,40 @@ def _add_nodes(g: Graph, graph: onnx.GraphProto, opset: int, label: str, max_ele
                 g.tensors[t] = ty
         g.add_node(node)
         g.meta["onnx_names"][name] = proto.name
+
+
+def _check_arity(proto: onnx.NodeProto, opset: int, where: str) -> None:
+    """Inputs and outputs against the ONNX schema: their number, and no required one left
+    empty (the checker skips this for some IR versions; the ops then index what is absent).
+    Custom-domain (QONNX) nodes: no empty input, attributes of scalar kinds."""
+    if proto.domain not in DEFAULT_DOMAINS:
+        # QONNX ops have no schema in onnx: every input they define is required, and every
+        # attribute one number or string
+        if "" in proto.input:
+            raise HwcompError(f"{where}: input {list(proto.input).index('')} is empty; {proto.op_type} "
+                              "needs every input")
+        for a in proto.attribute:
+            if a.type not in (onnx.AttributeProto.INT, onnx.AttributeProto.FLOAT, onnx.AttributeProto.STRING):
+                kind = onnx.AttributeProto.AttributeType.Name(a.type)
+                raise HwcompError(f"{where}: attribute {a.name!r} is of kind {kind}; supported for "
+                                  f"{proto.op_type}: one integer, float or string per attribute")
+        return
+    try:
+        schema = onnx.defs.get_schema(proto.op_type, opset)
+    except onnx.defs.SchemaError:
+        return  # no such op at this opset: the op's own from_onnx says what is supported
+    for what, actual, formals, lo, hi in (("inputs", proto.input, schema.inputs, schema.min_input, schema.max_input),
+                                          ("outputs", proto.output, schema.outputs, schema.min_output,
+                                           schema.max_output)):
+        if not lo <= len(actual) <= hi:
+            raise HwcompError(f"{where}: {len(actual)} {what}; {proto.op_type}-{schema.since_version} takes "
+                              f"{lo}..{hi}" if hi < 2 ** 31 - 1 else f"{where}: {len(actual)} {what}; "
+                              f"{proto.op_type}-{schema.since_version} takes at least {lo}")
+        for k, t in enumerate(actual):
+            formal = formals[min(k, len(formals) - 1)] if formals else None
+            required = formal is not None and formal.option != onnx.defs.OpSchema.FormalParameterOption.Optional
+            if not t and required and (what == "inputs" or k == 0):
+                raise HwcompError(f"{where}: required {what[:-1]} {k} ({formal.name}) is empty")
 
 
 def _check_output_sizes(node: Node, g: Graph, max_elems: int) -> None:
@@ -322,18 +370,27 @@ def _check_output_sizes(node: Node, g: Graph, max_elems: int) -> None:
             check_size(f"output {t!r}", shape, max_elems)
 
 
-def _fold(g: Graph, node: Node) -> bool:
-    """Evaluate the node now if its value is known at import; True if folded."""
+def _remove_dead_nodes(g: Graph) -> None:
+    """Drop nodes no graph output depends on (as onnxruntime does): a dangling reader of a
+    weight quantizer would otherwise keep it from folding into its layer."""
+    needed = set(g.outputs)
+    for node in reversed(g.nodes()):
+        if any(t in needed for t in node.outputs if t):
+            needed.update(t for t in node.inputs if t)
+        else:
+            g.remove_node(node.name)
+            for t in node.outputs:
+                g.tensors.pop(t, None)
+
+
+def _folded_values(g: Graph, node: Node) -> list | None:
+    """The node's outputs if its value is known at import, else None (not folded)."""
     if any(t in g.outputs for t in node.outputs) or getattr(node.op, "keeps_weight_grid", False):
-        return False  # a graph output stays a computed tensor; quantizers wait for passes/weight_grid
+        return None  # a graph output stays a computed tensor; quantizers wait for passes/weight_grid
     static = getattr(node.op, "static_value", None)
     if static is not None:
-        values = static(node, g)
-    elif all(t in g.constants for t in node.inputs if t):
-        values = node.op.execute(node, [g.constants[t] if t else None for t in node.inputs], g)
-    else:
-        return False
-    for t, v in zip(node.outputs, values):
-        if t:
-            _set_constant(g, t, v)
-    return True
+        return static(node, g)
+    if all(t in g.constants for t in node.inputs if t):
+        with np.errstate(all="ignore"):  # a NaN or Inf made here is reported by name (check_computed)
+            return node.op.execute(node, [g.constants[t] if t else None for t in node.inputs], g)
+    return None

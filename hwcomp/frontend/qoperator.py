@@ -81,8 +81,22 @@ class _Rewriter:
         self.consts[name] = np.asarray(value)
         return name
 
-    def emit(self, op: str, inputs: list[str], outputs: list[str], name: str, **attrs) -> None:
-        self.nodes.append(helper.make_node(op, inputs, outputs, name=self.unique(name), **attrs))
+    def emit(self, op: str, inputs: list[str], outputs: list[str], name: str,
+             copy_from: onnx.NodeProto | None = None, **attrs) -> None:
+        """A new node; `copy_from` gives it that node's attributes as they are (of any kind,
+        empty lists included, which make_node could not type)."""
+        node = helper.make_node(op, inputs, outputs, name=self.unique(name), **attrs)
+        if copy_from is not None:
+            node.attribute.extend(copy_from.attribute)
+        self.nodes.append(node)
+
+    def number(self, n, idx, name: str, default, kind=float):
+        """A scalar attribute of a QOperator node (no schema checks these: com.microsoft domain)."""
+        v = _attrs(n).get(name, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (kind is int and not isinstance(v, int)):
+            self.fail(n, idx, f"attribute {name!r} must be one {'integer' if kind is int else 'number'}; "
+                              f"got {v!r}"[:200])
+        return kind(v)
 
     def fail(self, n: onnx.NodeProto, idx: int, msg: str) -> None:
         name = n.name or f"{n.op_type}_{idx}"
@@ -131,6 +145,9 @@ class _Rewriter:
             self.fail(n, idx, f"{what} of type {w.dtype} is not supported; supported: int8, uint8")
         z = zp.astype(np.int64)
         if z.size > 1:
+            if w.ndim <= axis or z.size != w.shape[axis]:
+                self.fail(n, idx, f"{what} zero point has {z.size} values for weights of shape {list(w.shape)}; "
+                                  f"supported: one, or one per output channel (axis {axis})")
             shape = [1] * w.ndim
             shape[axis] = z.size
             z = z.reshape(shape)
@@ -168,7 +185,7 @@ class _Rewriter:
         wf = self.weights(n, idx, 3, self.zero(n, idx, 5, "w_zero_point"), 0, "w")
         b = self.bias(n, idx, 8)
         acc = self.unique(f"{n.output[0]}_acc")
-        self.emit("Conv", [x, wf] + ([b] if b else []), [acc], f"{n.name}_conv", **_attrs(n))
+        self.emit("Conv", [x, wf] + ([b] if b else []), [acc], f"{n.name}_conv", copy_from=n)
         m = (np.float32(sx.reshape(())) * sw.reshape(-1)).astype(np.float32) / np.float32(sy.reshape(()))
         m = m.astype(np.float32).reshape((-1,) + (1,) * (w.ndim - 2)) if m.size > 1 else m.reshape(())
         self.requantize(n, acc, m, self.zero(n, idx, 7, "y_zero_point"), n.output[0])
@@ -184,11 +201,10 @@ class _Rewriter:
                         n.output[0])
 
     def qgemm(self, n, idx) -> None:
-        at = _attrs(n)
-        if at.get("transA", 0):
+        if self.number(n, idx, "transA", 0, int):
             self.fail(n, idx, "transA=1 is not supported; supported: transA=0")
-        trans_b = int(at.get("transB", 0))
-        alpha = np.float32(at.get("alpha", 1.0))
+        trans_b = self.number(n, idx, "transB", 0, int)
+        alpha = np.float32(self.number(n, idx, "alpha", 1.0))
         sa, sb = self.scale(n, idx, 1, "a_scale"), self.scale(n, idx, 4, "b_scale")
         a = self.codes_in(n, idx, 0, self.zero(n, idx, 2, "a_zero_point"), "input A")
         b = self.weights(n, idx, 3, self.zero(n, idx, 5, "b_zero_point"), 0 if trans_b else 1, "B (the weights)")
@@ -209,7 +225,7 @@ class _Rewriter:
         w = self.weights(n, idx, 1, self.zero(n, idx, 3, "b_zero_point" if not conv else "w_zero_point"),
                          0 if conv else -1, "weights")
         if conv:
-            self.emit("Conv", [x, w], [n.output[0]], f"{n.name}_conv", **_attrs(n))
+            self.emit("Conv", [x, w], [n.output[0]], f"{n.name}_conv", copy_from=n)
         else:
             self.emit("MatMul", [x, w], [n.output[0]], f"{n.name}_matmul")
         self.integer_outputs.add(n.output[0])
@@ -218,7 +234,7 @@ class _Rewriter:
         zp = self.codes[n.input[0]]
         x = self.codes_in(n, idx, 0, zp, "input")
         mid = self.unique(f"{n.output[0]}_int")
-        self.emit(n.op_type, [x] + list(n.input[1:]), [mid], n.name or f"{n.op_type}_{idx}", **_attrs(n))
+        self.emit(n.op_type, [x] + list(n.input[1:]), [mid], n.name or f"{n.op_type}_{idx}", copy_from=n)
         self.emit("QuantizeLinear", [mid, self.one, self.const(f"{n.output[0]}_zp", zp)], [n.output[0]],
                   f"{n.name}_quant")
         self.codes[n.output[0]] = zp
@@ -273,7 +289,7 @@ class _Rewriter:
             elif dom == "com.microsoft" and n.op_type == "QGemm":
                 self.qgemm(n, idx)
             elif dom == "com.microsoft" and n.op_type == "QLinearGlobalAveragePool":
-                if _attrs(n).get("channels_last", 0):
+                if self.number(n, idx, "channels_last", 0, int):
                     self.fail(n, idx, "channels_last=1 is not supported; supported: NCHW")
                 pools.append((len(self.nodes), idx, n))
                 self.nodes.append(n)
@@ -283,6 +299,9 @@ class _Rewriter:
             elif dom == "" and n.op_type == "QuantizeLinear":
                 self.nodes.append(n)
                 zp = self.get(n, idx, 2, "y_zero_point", optional=True)
+                if zp is not None and zp.size != 1:
+                    self.fail(n, idx, f"y_zero_point has {zp.size} values; supported before QOperator nodes: "
+                                      "one zero point per tensor")
                 self.codes[n.output[0]] = np.zeros((), np.uint8) if zp is None else zp.reshape(())
             elif dom == "" and n.op_type == "Cast" and n.input[0] in self.integer_outputs:
                 to = _attrs(n).get("to")

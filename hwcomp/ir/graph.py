@@ -105,9 +105,11 @@ class Graph:
         return len(self._nodes)
 
     def producers(self) -> dict[str, Node]:
-        return {t: n for n in self._nodes.values() for t in n.outputs}
+        return {t: n for n in self._nodes.values() for t in n.outputs if t}  # "": an absent optional output
 
     def producer(self, tensor: str) -> Node | None:
+        if not tensor:
+            return None
         return next((n for n in self._nodes.values() if tensor in n.outputs), None)
 
     def consumers(self, tensor: str) -> list[Node]:

@@ -80,6 +80,9 @@ class Op:
     # padded), so they run unchanged on any element type: Transpose, sliding
     # windows, max pooling. Quantization passes them through in fixed point.
     value_preserving: ClassVar[bool] = False
+    # Inputs whose constant may hold +-inf because the op only compares against it
+    # (a MultiThreshold threshold at +inf is never passed). NaN is refused everywhere.
+    infinite_inputs: ClassVar[tuple[int, ...]] = ()
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:

@@ -32,6 +32,13 @@ class BatchNormalization(OnnxOp):
         if any(node.outputs[1:]):
             raise HwcompError("training outputs (running mean/var) are not supported")
         node.outputs = node.outputs[:1]
+        var = graph.constants.get(node.inputs[4]) if len(node.inputs) > 4 else None
+        if var is not None:
+            bad = np.flatnonzero(~(np.asarray(var, np.float64) + float(node.attrs["epsilon"]) > 0))
+            if bad.size:
+                raise HwcompError(f"var + epsilon must be positive; channel {int(bad[0])} has var "
+                                  f"{float(np.asarray(var).reshape(-1)[bad[0]])!r} and epsilon "
+                                  f"{float(node.attrs['epsilon'])!r} ({bad.size} channels in all)")
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:

@@ -69,6 +69,22 @@ def constant_input(node: Node, graph: Graph, index: int, what: str) -> np.ndarra
     return value
 
 
+MAX_RANK = 32  # numpy's own limit is 64; no network needs more
+
+
+def shape_vector(value: np.ndarray, what: str, allow_negative: bool = False) -> tuple[int, ...]:
+    """A constant shape input: a 1-D integer tensor of at most MAX_RANK dims, each >= 0
+    (or any value, for ops that give -1 and 0 meanings of their own, like Reshape)."""
+    v = np.asarray(value)
+    if v.ndim != 1 or not np.issubdtype(v.dtype, np.integer):
+        raise HwcompError(f"{what} must be a 1-D integer tensor; got {v.dtype} of shape {list(v.shape)}")
+    if v.size > MAX_RANK:
+        raise HwcompError(f"{what} has {v.size} dimensions; supported: at most {MAX_RANK}")
+    if not allow_negative and (v < 0).any():
+        raise HwcompError(f"{what} {v.tolist()} has a negative dimension")
+    return tuple(int(d) for d in v)
+
+
 def required_constant(node: Node, graph: Graph, index: int, what: str) -> np.ndarray:
     """Value of a constant input that must be given: quantization parameters, which fix the hardware."""
     if index >= len(node.inputs) or not node.inputs[index]:

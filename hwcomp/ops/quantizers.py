@@ -74,11 +74,12 @@ def quantize_codes(x: np.ndarray, attrs: dict, scale: np.ndarray, zero: np.ndarr
     x = np.asarray(x, dtype=np.float32)
     if attrs.get("bipolar"):
         return (x >= 0).astype(np.int64)
-    v = x / scale.astype(np.float32)
-    if attrs.get("zero_after_round"):
-        q = _round(v, attrs["rounding"]) + zero.astype(np.float32)
-    else:
-        q = _round(v + zero.astype(np.float32), attrs["rounding"])
+    with np.errstate(over="ignore"):  # x / scale beyond float32 is +-Inf, which saturates below, as in qonnx
+        v = x / scale.astype(np.float32)
+        if attrs.get("zero_after_round"):
+            q = _round(v, attrs["rounding"]) + zero.astype(np.float32)
+        else:
+            q = _round(v + zero.astype(np.float32), attrs["rounding"])
     return np.clip(q, attrs["qmin"], attrs["qmax"]).astype(np.int64)
 
 

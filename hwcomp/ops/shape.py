@@ -14,6 +14,8 @@ batch. Everything else here follows the input's actual shape.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from hwcomp.errors import HwcompError
@@ -22,7 +24,7 @@ from hwcomp.ir.graph import Graph, Node
 from hwcomp.ir.tensor import TensorType
 
 from .base import ARRAY, INT, INTS, STR, register, required
-from .onnx_common import OnnxOp, constant_input, drop_inputs, normalize_axis, shape_of
+from .onnx_common import OnnxOp, constant_input, drop_inputs, normalize_axis, shape_of, shape_vector
 
 
 def _dtype_of(graph: Graph, tensor: str):
@@ -133,17 +135,23 @@ class Dropout(OnnxOp):
 
 
 def reshape_target(in_shape: tuple[int, ...], target, allowzero: int) -> tuple[int, ...]:
-    out = [in_shape[i] if (d == 0 and not allowzero) else int(d) for i, d in enumerate(target)]
-    size = int(np.prod(in_shape, dtype=np.int64))
+    target = [int(d) for d in target]
+    in_shape = tuple(int(d) for d in in_shape)
+    if any(d == 0 and not allowzero and i >= len(in_shape) for i, d in enumerate(target)):
+        raise ValueError(f"reshape target {target} copies (0) a dimension the input {in_shape} does not have")
+    if any(d < -1 for d in target):
+        raise ValueError(f"reshape target {target} has a negative dimension other than -1")
+    out = [in_shape[i] if (d == 0 and not allowzero) else d for i, d in enumerate(target)]
+    size = math.prod(in_shape)  # Python integers: huge targets must not wrap around
     if out.count(-1) > 1:
-        raise ValueError(f"reshape target {list(target)} has more than one -1")
+        raise ValueError(f"reshape target {target} has more than one -1")
     if -1 in out:
-        known = int(np.prod([d for d in out if d != -1], dtype=np.int64))
+        known = math.prod(d for d in out if d != -1)
         if known == 0 or size % known:
-            raise ValueError(f"cannot reshape {in_shape} to {list(target)}")
+            raise ValueError(f"cannot reshape {in_shape} to {target}")
         out[out.index(-1)] = size // known
-    if int(np.prod(out, dtype=np.int64)) != size:
-        raise ValueError(f"cannot reshape {in_shape} to {list(target)}")
+    if math.prod(out) != size:
+        raise ValueError(f"cannot reshape {in_shape} to {target}")
     return tuple(out)
 
 
@@ -160,7 +168,10 @@ class Reshape(OnnxOp):
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:
         super().from_onnx(node, graph, opset)
-        constant_input(node, graph, 1, "Reshape shape")
+        target = constant_input(node, graph, 1, "Reshape shape")
+        if target is None:
+            raise HwcompError("Reshape needs its shape input")
+        shape_vector(target, "Reshape shape", allow_negative=True)
 
     @classmethod
     def infer(cls, node: Node, graph: Graph) -> list[TensorType]:
@@ -456,7 +467,10 @@ class ConstantOfShape(OnnxOp):
         if np.issubdtype(value.dtype, np.floating):
             value = value.astype(np.float32)
         node.attrs["value"] = value.reshape(1)
-        constant_input(node, graph, 0, "ConstantOfShape shape")
+        shape = constant_input(node, graph, 0, "ConstantOfShape shape")
+        if shape is None:
+            raise HwcompError("ConstantOfShape needs its shape input")
+        shape_vector(shape, "ConstantOfShape shape")
 
     @classmethod
     def output_shapes(cls, node: Node, graph: Graph) -> list[tuple]:

@@ -48,6 +48,7 @@ class ThresholdQuant(OnnxOp):
     onnx_types = ("MultiThreshold",)
     onnx_custom_domain = True
     attr_schema = {"axis": required(*INT), "out_scale": required(*REAL), "out_bias": required(*REAL)}
+    infinite_inputs = (1,)  # a threshold at +-inf is never / always passed
 
     @classmethod
     def from_onnx(cls, node: Node, graph: Graph, opset: int) -> None:

@@ -21,6 +21,13 @@ def _bn_scale_shift(g: Graph, bn: Node) -> tuple[np.ndarray, np.ndarray] | None:
     return scale, beta - mean * scale
 
 
+def _fits_float32(*arrays: np.ndarray) -> bool:
+    """Folded values beyond float32 (huge weights times a large BN scale) would become Inf:
+    such a BatchNorm stays a node, computed after the layer as the model computes it."""
+    top = float(np.finfo(np.float32).max)
+    return all(bool(np.all(np.abs(a) <= top)) for a in arrays)
+
+
 def _fold_into(g: Graph, node: Node, bn: Node) -> bool:
     ss = _bn_scale_shift(g, bn)
     if ss is None:
@@ -31,9 +38,11 @@ def _fold_into(g: Graph, node: Node, bn: Node) -> bool:
         b = node.params["bias"].astype(np.float64)
         if len(g.tensors[bn.inputs[0]].shape) != 2 or scale.size != w.shape[0]:
             return False
+        wf, bf = w * scale[:, None], b * scale + shift
+        if not _fits_float32(wf, bf):
+            return False
         g.replace_node(node.name, Node(node.name, Dense, node.inputs, node.outputs, {},
-                                       {"weight": (w * scale[:, None]).astype(np.float32),
-                                        "bias": (b * scale + shift).astype(np.float32)}))
+                                       {"weight": wf.astype(np.float32), "bias": bf.astype(np.float32)}))
     else:  # Conv with constant weight (and optional bias)
         if node.inputs[1] not in g.constants or (len(node.inputs) > 2 and node.inputs[2]
                                                   and node.inputs[2] not in g.constants):
@@ -43,8 +52,11 @@ def _fold_into(g: Graph, node: Node, bn: Node) -> bool:
             return False
         b = (np.asarray(g.constants[node.inputs[2]], dtype=np.float64)
              if len(node.inputs) > 2 and node.inputs[2] else np.zeros(w.shape[0]))
-        wn = g.add_constant(g.unique_name(f"{node.name}_w_bn"), (w * scale.reshape(-1, *[1] * (w.ndim - 1))).astype(np.float32))
-        bname = g.add_constant(g.unique_name(f"{node.name}_b_bn"), (b * scale + shift).astype(np.float32))
+        wf, bf = w * scale.reshape(-1, *[1] * (w.ndim - 1)), b * scale + shift
+        if not _fits_float32(wf, bf):
+            return False
+        wn = g.add_constant(g.unique_name(f"{node.name}_w_bn"), wf.astype(np.float32))
+        bname = g.add_constant(g.unique_name(f"{node.name}_b_bn"), bf.astype(np.float32))
         g.replace_node(node.name, Node(node.name, Conv, (node.inputs[0], wn, bname), node.outputs,
                                        dict(node.attrs), dict(node.params)))
     g.remove_node(bn.name)

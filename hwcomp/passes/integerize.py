@@ -71,8 +71,11 @@ class Codes:
 def _tail_op(node: Node, src: Graph) -> bool:
     if node.op not in TAIL_OPS:
         return False
-    # the other operands must be constants (a per-channel op, not a join)
-    return all(t in src.constants for t in node.inputs[1:] if t)
+    # the other operands must be constants (a per-channel op, not a join) that do not
+    # broadcast the tensor to a larger shape
+    same = src.tensors.get(node.outputs[0]) is not None and src.tensors.get(node.inputs[0]) is not None \
+        and src.tensors[node.outputs[0]].shape == src.tensors[node.inputs[0]].shape
+    return same and all(t in src.constants for t in node.inputs[1:] if t)
 
 
 def _commutes_with_quantizer(node: Node) -> bool:
@@ -144,6 +147,11 @@ class _Integerizer:
                                 "between them; supported: the same scale, zero point and bits")
             self.codes[node.outputs[0]] = Codes(prev.tensor, prev.attrs, vs, vz)
             return
+        if node.inputs[0] in self.src.constants:
+            self.fail(node, "quantizes a constant that is not one layer's weight (it is read by "
+                            f"{', '.join(repr(u.name) for u in self.src.consumers(node.outputs[0])) or 'nothing'}); "
+                            "supported: weight quantizers read by Gemm, MatMul or Conv, directly or through a "
+                            "Transpose")
         x = self.as_float(node.inputs[0])
         q = self.emit(node.name, QuantizeCodes, [x], f"{node.outputs[0]}_codes", dict(node.attrs),
                       {"scale": np.asarray(s, np.float32).reshape(()), "zero_point": np.asarray(z, np.float32).reshape(())})
@@ -288,11 +296,18 @@ class _Integerizer:
         m, c = acc.shape
         pre = (acc - affine["offset"]) * affine["scale"] + affine["bias"]
         rank = len(self.src.tensors[tail[0].inputs[0] if tail else fq.inputs[0]].shape)
-        v = pre.astype(np.float32).reshape((m,) + (1,) * (rank - 2) + (c,))
-        for n in tail:
-            ins = [v] + [self.src.constants[t] if t else None for t in n.inputs[1:]]
-            v = n.op.execute(n, ins, self.src)[0]
-        return float_to_codes(fq, v).reshape(m, c)
+        # Extreme accumulators may overflow float32 to +-Inf, as they would in the float model;
+        # the quantizer then saturates, which is what that model computes.
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = pre.astype(np.float32).reshape((m,) + (1,) * (rank - 2) + (c,))
+            for n in tail:
+                ins = [v] + [self.src.constants[t] if t else None for t in n.inputs[1:]]
+                v = n.op.execute(n, ins, self.src)[0]
+            if np.isnan(v).any():  # Inf - Inf: no value, so no code
+                self.fail(fq, "the ops before this quantizer compute NaN in float32 for accumulators its layer can "
+                              "reach (Inf - Inf after an overflow: parameters far too large?); supported: values "
+                              "that stay finite")
+            return float_to_codes(fq, v).reshape(m, c)
 
     def thresholds(self, node, tail, fq, spec, affine, lo, hi):
         a = spec.attrs

@@ -161,9 +161,12 @@ class _Builder:
         x = self.as_activation(node.inputs[0])
         xt = self.g.tensors[x].dtype
         wq, wt = quantize_weights(node.params["weight"], self.cfg.weight_bits)
-        bq = np.rint(node.params["bias"].astype(np.float64) * 2.0 ** (wt.frac + xt.frac)).astype(np.int64)
+        bq = np.rint(node.params["bias"].astype(np.float64) * 2.0 ** (wt.frac + xt.frac))
+        _check_accumulator(self.src, node, bq)
+        bq = bq.astype(np.int64)
         lo, hi = accumulator_bounds(wq, bq, xt)
         width, _ = bits_for_range(min(lo, -1), hi)
+        _check_accumulator(self.src, node, bq, width)
         acc = Fixed(width, wt.frac + xt.frac, True)
         self.fixed[node.outputs[0]] = self.emit(
             node.name, Dense, [x], f"{node.outputs[0]}_acc",
@@ -255,6 +258,20 @@ class _Builder:
         self.g.outputs = outputs
         self.g.remove_unused()
         return self.g
+
+
+def _check_accumulator(graph: Graph, node: Node, bias_steps: np.ndarray, width: int = 0) -> None:
+    """A bias far larger than the weights times the inputs (1e30 beside weights of 0.1), or
+    weights spanning too many binary orders, need more accumulator bits than fixed point
+    holds (62)."""
+    worst = float(np.abs(bias_steps).max()) if bias_steps.size else 0.0
+    if worst < 2.0 ** 60 and width <= 62:
+        return
+    why = (f"its bias (|b| up to {float(np.abs(node.params['bias']).max()):.3g}) is about 2^{math.log2(worst):.0f} "
+           "steps of the accumulator its weights and inputs set" if worst >= 2.0 ** 60 else
+           f"its weights, bias and inputs need a {width}-bit accumulator")
+    raise HwcompError(f"{graph.meta.get('source', graph.name)}: layer {node.name!r}: {why}; supported: accumulators "
+                      "of up to 62 bits (weights, bias and inputs within about 2^40 of each other)")
 
 
 def observe_ranges(graph: Graph, calib: dict[str, np.ndarray], batch: int = 16) -> dict[str, np.ndarray]:

@@ -46,6 +46,8 @@ def _convert(graph: Graph) -> tuple[Graph, bool]:
     g = graph.copy()
     changed = False
     for node in g.nodes():
+        if node.inputs[0] not in g.tensors:
+            continue  # a constant data input (a folded quantizer before it): fold_constants evaluates it
         new = _gemm(g, node) if node.op is Gemm else _matmul(g, node) if node.op is MatMul else None
         if new is not None:
             g.replace_node(node.name, new)

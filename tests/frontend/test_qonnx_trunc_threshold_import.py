@@ -167,7 +167,7 @@ def test_multithreshold_integer_thresholds_equal_qonnx(tmp_path):
     (np.array([[0.0, 1.0, 0.5], [0, 1, 2], [0, 1, 2]], np.float32), {}, "thresholds must ascend in each row; rows [0]"),
     (np.zeros((2, 3), np.float32), {}, "thresholds have 2 rows for 3 channels"),
     (np.zeros((3,), np.float32), {}, "thresholds must be a numeric [channels, K] matrix"),
-    (np.array([[0.0, np.nan]], np.float32), {}, "thresholds contain NaN"),
+    (np.array([[0.0, np.nan]], np.float32), {}, "initializer 't' holds NaN"),
     (np.zeros((1, 2), np.float32), {"out_scale": 0.0}, "out_scale must be finite and non-zero"),
     (np.zeros((1, 2), np.float32), {"data_layout": "NHWTC"}, "data_layout 'NHWTC' puts channels on axis 4"),
 ])

@@ -70,7 +70,7 @@ def test_qdq_pair_fuses_into_one_quantizer(tmp_path):
 @pytest.mark.parametrize("kwargs, message", [
     ({"scale": 0.0}, "scale must be positive"),
     ({"scale": -0.5}, "scale must be positive"),
-    ({"scale": np.inf}, "scale must be positive"),
+    ({"scale": np.inf}, "initializer 's' holds +Inf"),  # refused as a non-finite constant first
     ({"bits": 0.0}, "bit width 0 is not supported; supported: 1..32"),
     ({"bits": 33.0}, "bit width 33 is not supported; supported: 1..32"),
     ({"bits": 2.5}, "bit width must be one integer"),

@@ -132,10 +132,13 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
         real[:, list(slots)] = True
         wp[:rows, :cols] = np.where(real.reshape(-1), 2 * wp[:rows, :cols] - 1, 0)
         bipolar, weight_width = False, 2
+    # A degenerate layer (all-zero inputs or weights) has a narrow accumulator with many
+    # fractional bits; the unit rounds in ACC_W + 1 bits, so widen it to hold the shift.
+    acc_width = max(a["acc_dtype"].width, a["shift"]) if a["requant"] else a["acc_dtype"].width
     return MVULayer(
         name=name, rows=rows, cols=cols, pe=pe, simd=simd,
         in_width=xt.width, in_signed=xt.signed, weight_width=weight_width,
-        weights=wp, bias=bp, acc_width=a["acc_dtype"].width, requant=a["requant"],
+        weights=wp, bias=bp, acc_width=acc_width, requant=a["requant"],
         shift=a["shift"], relu=a["relu"], out_width=out_width, out_signed=out.signed,
         out_min=out.min_int, out_max=out.max_int, in_fifo_depth=fifo_depth(ceil_div(cols, simd)),
         weight_bipolar=bipolar, xnor=xnor, **modes,
