@@ -360,7 +360,7 @@ def _check_output_sizes(node: Node, g: Graph, max_elems: int) -> None:
     ops that make them from a shape say their shape (output_shapes)."""
     try:
         shapes = [ty.shape for ty in node.op.infer(node, g)]
-    except NotImplementedError:
+    except (NotImplementedError, KeyError):  # KeyError: an input is a constant, which has no IR type
         hook = getattr(node.op, "output_shapes", None)
         if hook is None:
             return  # integer shape arithmetic on constants that are already bounded

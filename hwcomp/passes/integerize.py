@@ -31,6 +31,8 @@ or ThresholdCodes for a MultiThreshold).
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,9 +74,9 @@ def _tail_op(node: Node, src: Graph) -> bool:
     if node.op not in TAIL_OPS:
         return False
     # the other operands must be constants (a per-channel op, not a join) that do not
-    # broadcast the tensor to a larger shape
-    same = src.tensors.get(node.outputs[0]) is not None and src.tensors.get(node.inputs[0]) is not None \
-        and src.tensors[node.outputs[0]].shape == src.tensors[node.inputs[0]].shape
+    # broadcast the tensor to more elements (a Transpose permutes them: same count)
+    x, y = src.tensors.get(node.inputs[0]), src.tensors.get(node.outputs[0])
+    same = x is not None and y is not None and math.prod(x.shape) == math.prod(y.shape)
     return same and all(t in src.constants for t in node.inputs[1:] if t)
 
 
