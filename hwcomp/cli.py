@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 from hwcomp.errors import HwcompError
+from hwcomp.sim.build_cache import SIMULATORS
 
 
 def _shape(text: str):
@@ -85,12 +86,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="refuse, before allocating it, any tensor (weight, folded constant, intermediate) of "
                         "more than N elements (default 2^28)")
 
-    s = sub.add_parser("simulate", help="simulate a build in Verilator and check it against the IR")
+    s = sub.add_parser("simulate", help="simulate a build in Verilator or Icarus and check it against the IR")
     s.add_argument("build", type=Path)
     s.add_argument("--data", type=Path, required=True, help=".npz with x (samples) and optional y (labels)")
     s.add_argument("--stall", type=float, default=0.0, help="probability of random tvalid/tready stalls (0..1)")
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--limit", type=int, help="simulate only the first N samples")
+    s.add_argument("--simulator", choices=SIMULATORS, default=SIMULATORS[0],
+                   help="RTL simulator (icarus: slower, a second opinion on the same testbench)")
     sub.add_parser("selftest", help="check the simulation toolchain (and warm its build cache)")
     return p
 
@@ -131,7 +134,8 @@ def _simulate(args) -> int:
 
     if not 0.0 <= args.stall < 1.0:
         raise HwcompError("--stall must be in [0, 1)")
-    r = simulate_build(args.build, args.data, stall_prob=args.stall, seed=args.seed, limit=args.limit, progress=_say)
+    r = simulate_build(args.build, args.data, stall_prob=args.stall, seed=args.seed, limit=args.limit,
+                       progress=_say, simulator=args.simulator)
     report = json.loads((args.build / "report.json").read_text())
     print(format_sim_table(r, report))
     print(f"wrote {args.build / 'sim.json'}")

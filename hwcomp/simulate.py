@@ -1,5 +1,5 @@
-"""simulate_build: run a compiled design in Verilator over a data set and check
-every output word against the IR executor; write sim.json."""
+"""simulate_build: run a compiled design in Verilator (or Icarus) over a data
+set and check every output word against the IR executor; write sim.json."""
 from __future__ import annotations
 
 import json
@@ -15,6 +15,7 @@ from hwcomp.hw.design import pack_pixels, unpack_pixels
 from hwcomp.ir.execute import execute
 from hwcomp.ir.serialize import load_graph
 from hwcomp.outdir import read_manifest, write_atomic
+from hwcomp.sim.build_cache import SIMULATORS, check_simulator
 from hwcomp.sim.stream import run_stream
 
 
@@ -27,8 +28,10 @@ def accuracy(out: np.ndarray, y: np.ndarray | None) -> float | None:
 
 def simulate_build(build_dir: str | Path, data: str | Path | tuple[np.ndarray, np.ndarray | None],
                    stall_prob: float = 0.0, seed: int = 1, limit: int | None = None,
-                   progress: Callable[[str], None] | None = None) -> dict:
+                   progress: Callable[[str], None] | None = None,
+                   simulator: str = SIMULATORS[0]) -> dict:
     say = progress or (lambda _m: None)
+    check_simulator(simulator)
     root = Path(build_dir).resolve()
     read_manifest(root)
     d = DesignFile.read(root / "design.json")
@@ -50,14 +53,14 @@ def simulate_build(build_dir: str | Path, data: str | Path | tuple[np.ndarray, n
     ref = execute(hw, {hw.inputs[0]: x}, keep_all=True)
     hw_in, hw_out = ref[d.hw_input].reshape(len(x), -1), ref[d.hw_output].reshape(len(x), -1)
     words = pack_pixels(hw_in, d.in_pixels, d.in_lanes, d.in_width)
-    say(f"simulating {len(x)} samples in Verilator")
+    say(f"simulating {len(x)} samples in {simulator}")
     # Between the last input and the first output beat, one image crosses every layer:
     # no top-level handshake for that long is normal, not a deadlock.
     idle = 1_000_000 + 4 * sum(b["cycles"] for b in report["layers"] + report["blocks"])
     res = run_stream(root / "rtl", d.top, [root / s for s in d.sources], words, d.out_beats,
                      d.s_tdata_width, d.m_tdata_width, stall_prob=stall_prob, seed=seed,
-                     idle_timeout_cycles=idle,
-                     work_dir=root / "sim_build",
+                     idle_timeout_cycles=idle, simulator=simulator,
+                     work_dir=root / "sim_build" / simulator,  # one per simulator: runs may overlap
                      progress=lambda done, total: say(f"RTL: {done}/{total} samples"))
     rtl = unpack_pixels(res.out_words, d.out_pixels, d.out_lanes, d.out_width, d.out_signed,
                         d.out_elems)
@@ -81,6 +84,7 @@ def simulate_build(build_dir: str | Path, data: str | Path | tuple[np.ndarray, n
         "total_cycles": res.total_cycles,
         "stall_prob": stall_prob,
         "seed": seed,
+        "simulator": simulator,
     }
     # atomic: an interrupted run leaves the previous sim.json (or none), never half of one
     write_atomic(root / "sim.json", json.dumps(result, indent=1, sort_keys=True) + "\n")

@@ -1,9 +1,10 @@
-"""Build a cocotb + Verilator simulator once per design, and reuse it.
+"""Build a cocotb simulator (Verilator or Icarus) once per design, and reuse it.
 
 Two caches under `$HWCOMP_CACHE` (default ~/.cache/hwcomp), in `sim/`:
 
-designs/<key>/   a finished simulator, keyed by the Verilog sources, the
-                 testbench text, the Verilator flags and the toolchain.
+designs/<key>/   a finished simulator; the key (<simulator>-<hash>) covers the
+                 simulator, the Verilog sources, the testbench text, the
+                 flags and the toolchain.
                  Memory files ($readmemh) are not in the key: the simulator
                  reads them at run time from its working directory, so new
                  weights need no rebuild.
@@ -21,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -29,16 +29,23 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from hwcomp.sim.errors import SimulationError
-from hwcomp.sim.toolchain import ensure_verilator, verilator_fingerprint, verilator_root
+from hwcomp.sim.toolchain import (
+    ensure_icarus,
+    ensure_verilator,
+    icarus_fingerprint,
+    verilator_fingerprint,
+    verilator_root,
+)
 
 SIM_TOP = "hwcomp_stream_tb"          # testbench module, the simulator's top
-HARNESS_VERSION = "1"                 # bump when the build recipe changes
+SIMULATORS = ("verilator", "icarus")  # cocotb runner names; the first is the default
+HARNESS_VERSION = "2"                 # bump when the build recipe changes
 MAX_CACHED_DESIGNS = 200              # oldest unused builds beyond this are pruned
 PRUNE_MIN_AGE_S = 600                 # never prune a build used in the last 10 minutes
 STALE_TMP_AGE_S = 3600                # private build dirs this old belong to killed builds
@@ -61,6 +68,7 @@ VERILATOR_ARGS = (
     "--output-split", "0",
     "-CFLAGS", "-std=c++20 -fcoroutines -O2",
 )
+ICARUS_ARGS = ()                      # the runner already passes -g2012 and the timescale
 TIMESCALE = ("1ns", "1ps")            # default for sources that declare none
 
 # Builds set os.environ for the runner's subprocesses: one at a time per process.
@@ -75,10 +83,12 @@ class SimBuild:
     key: str
     built: bool        # False: reused from the cache
     seconds: float     # time this call spent getting it
+    simulator: str = SIMULATORS[0]
 
     @property
     def exe(self) -> Path:
-        return self.directory / SIM_TOP
+        """The built program: Verilator's executable, or Icarus' compiled .vvp."""
+        return self.directory / _RECIPES[self.simulator].artifact
 
 
 def cache_root() -> Path:
@@ -86,30 +96,58 @@ def cache_root() -> Path:
     return Path(base) / "sim"
 
 
-@lru_cache(maxsize=1)
-def _toolchain_salt() -> str:
-    """Everything outside the design that changes the compiled simulator.
-    Cheap on purpose (no imports of cocotb, no Verilator run): a cache hit
-    should cost milliseconds."""
+def _cocotb_salt() -> list[str]:
+    import importlib.metadata  # here, not at the top: the CLI imports this module for SIMULATORS
+
     import cocotb_tools.config
 
+    return [importlib.metadata.version("cocotb"), str(cocotb_tools.config.libs_dir), sys.platform]
+
+
+@lru_cache(maxsize=1)
+def _toolchain_salt() -> str:
+    """Everything outside the design that changes the Verilator simulator.
+    Cheap on purpose (no imports of cocotb, no Verilator run): a cache hit
+    should cost milliseconds."""
     cxx = shutil.which(os.environ.get("CXX", "c++")) or "c++"
     cxx_version = subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout
-    return "\n".join([
-        verilator_fingerprint(), cxx, cxx_version, importlib.metadata.version("cocotb"),
-        str(cocotb_tools.config.libs_dir), sys.platform,
-    ])
+    return "\n".join([verilator_fingerprint(), cxx, cxx_version, *_cocotb_salt()])
 
 
-def design_key(sources: Sequence[Path], tb_text: str) -> str:
+@lru_cache(maxsize=1)
+def _icarus_salt() -> str:
+    ensure_icarus()
+    return "\n".join([icarus_fingerprint(), *_cocotb_salt()])
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """What differs between the simulators a design can be built for."""
+
+    build_args: tuple[str, ...]
+    artifact: str                          # the one built file that running needs
+    ensure: Callable[[], object]           # find the tool or raise HwcompError
+    salt: Callable[[], str]                # toolchain identity for the key
+    build_env: Callable[[], dict[str, str]]
+
+
+def check_simulator(simulator: str) -> str:
+    if simulator not in SIMULATORS:
+        raise SimulationError(f"unknown simulator {simulator!r}: choose one of {', '.join(SIMULATORS)}")
+    return simulator
+
+
+def design_key(sources: Sequence[Path], tb_text: str, simulator: str = SIMULATORS[0]) -> str:
+    recipe = _RECIPES[check_simulator(simulator)]
     h = hashlib.sha256()
-    for part in (HARNESS_VERSION, _toolchain_salt(), *VERILATOR_ARGS, *TIMESCALE, tb_text):
+    for part in (HARNESS_VERSION, simulator, recipe.salt(), *recipe.build_args, *TIMESCALE, tb_text):
         h.update(part.encode() + b"\0")
     headers = sorted({p for d in _include_dirs(sources) for p in d.iterdir()
                       if p.suffix in HEADER_SUFFIXES})
     for path in [*sources, *headers]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:24]
+    # The simulator in the name: a cache directory says what it holds.
+    return f"{simulator}-{h.hexdigest()[:24]}"
 
 
 def _include_dirs(sources: Sequence[Path]) -> list[Path]:
@@ -158,43 +196,45 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def build_simulator(sources: Sequence[Path], tb_text: str) -> SimBuild:
+def build_simulator(sources: Sequence[Path], tb_text: str, simulator: str = SIMULATORS[0]) -> SimBuild:
     """Return a simulator for `sources` + testbench, building it only on a cache miss."""
     start = time.perf_counter()
+    recipe = _RECIPES[check_simulator(simulator)]
     sources = [Path(s).resolve() for s in sources]
     for s in sources:
         if not s.is_file():
             raise SimulationError(f"Verilog source not found: {s}")
-    key = design_key(sources, tb_text)
+    key = design_key(sources, tb_text, simulator)
     designs = cache_root() / "designs"
     final = designs / key
-    if not (final / SIM_TOP).exists():
+    if not (final / recipe.artifact).exists():
         with _BUILD_LOCK, _locked(cache_root() / "locks" / key):
-            if not (final / SIM_TOP).exists():  # another process may have built it meanwhile
-                _build_into(final, sources, tb_text)
+            if not (final / recipe.artifact).exists():  # another process may have built it meanwhile
+                _build_into(final, sources, tb_text, simulator)
                 _prune(designs, keep=final)
-                return SimBuild(final, key, True, time.perf_counter() - start)
+                return SimBuild(final, key, True, time.perf_counter() - start, simulator)
     os.utime(final)  # recently used: protects it from pruning
-    return SimBuild(final, key, False, time.perf_counter() - start)
+    return SimBuild(final, key, False, time.perf_counter() - start, simulator)
 
 
-def _build_into(final: Path, sources: list[Path], tb_text: str) -> None:
+def _build_into(final: Path, sources: list[Path], tb_text: str, simulator: str) -> None:
     from cocotb_tools.runner import get_runner
 
-    ensure_verilator()
+    recipe = _RECIPES[simulator]
+    recipe.ensure()
     work = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
     log = work / "build.log"
     try:
         tb = work / f"{SIM_TOP}.v"
         tb.write_text(tb_text)
-        runner = get_runner("verilator")
-        with _environ(objcache_env()):
+        runner = get_runner(simulator)
+        with _environ(recipe.build_env()):
             runner.build(
                 sources=[*sources, tb],  # testbench last: it ends with `resetall
                 hdl_toplevel=SIM_TOP,
                 includes=_include_dirs(sources),
-                build_args=list(VERILATOR_ARGS),
+                build_args=list(recipe.build_args),
                 timescale=TIMESCALE,
                 build_dir=work,
                 always=True,
@@ -207,12 +247,12 @@ def _build_into(final: Path, sources: list[Path], tb_text: str) -> None:
             shutil.copyfile(log, kept)
         shutil.rmtree(work, ignore_errors=True)
         raise SimulationError(
-            f"Verilator build failed ({e}): {_error_lines(kept)}; full log: {kept}"
+            f"{simulator} build failed ({e}): {_error_lines(kept)}; full log: {kept}"
         ) from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    _trim(work)
+    _trim(work, recipe.artifact)
     try:
         work.rename(final)
     except OSError:  # a concurrent process without our lock got there first
@@ -224,13 +264,14 @@ def _error_lines(log: Path, limit: int = 8) -> str:
         lines = log.read_text(errors="replace").splitlines()
     except OSError:
         return "no build log"
+    # Verilator: %Error/%Warning; Icarus: "file:line: error: ..."; g++: " error:".
     errors = [ln.strip() for ln in lines if ln.startswith(("%Error", "%Warning")) or " error:" in ln]
     return " | ".join(errors[:limit]) or "see log"
 
 
-def _trim(work: Path) -> None:
+def _trim(work: Path, artifact: str) -> None:
     """Keep only what running needs (and the log): objects are 10x the binary."""
-    keep = {SIM_TOP, "build.log", f"{SIM_TOP}.v"}
+    keep = {artifact, "build.log", f"{SIM_TOP}.v"}
     for p in work.iterdir():
         if p.name not in keep:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
@@ -252,3 +293,10 @@ def _prune(designs: Path, keep: Path) -> None:
     for p in entries[: len(entries) - MAX_CACHED_DESIGNS]:
         if p != keep and now - p.stat().st_mtime > PRUNE_MIN_AGE_S:
             shutil.rmtree(p, ignore_errors=True)
+
+
+_RECIPES = {
+    "verilator": _Recipe(VERILATOR_ARGS, SIM_TOP, ensure_verilator, _toolchain_salt, objcache_env),
+    # An Icarus build is one iverilog run (well under a second): nothing to share.
+    "icarus": _Recipe(ICARUS_ARGS, "sim.vvp", ensure_icarus, _icarus_salt, dict),
+}

@@ -2,8 +2,9 @@
 
 `run_stream` renders the Verilog testbench (templates/sim/stream_tb.v.j2)
 around the design's AXI4-Stream top, gets a simulator from the build cache,
-writes the input beats to files, runs cocotb + Verilator once, and reads the
-output beats and cycle stamps back.
+writes the input beats to files, runs cocotb + Verilator (or Icarus) once, and
+reads the output beats and cycle stamps back. Both simulators run the same
+testbench and the same cocotb module.
 
 The simulator runs in a work directory holding links to every non-Verilog
 file of the design directory, so `$readmemh("w0.mem", ...)` with a plain file
@@ -24,7 +25,7 @@ import jinja2
 import numpy as np
 
 from hwcomp.resources import templates_dir
-from hwcomp.sim.build_cache import SIM_TOP, SimBuild, build_simulator
+from hwcomp.sim.build_cache import SIM_TOP, SIMULATORS, SimBuild, build_simulator, check_simulator
 from hwcomp.sim.errors import DeadlockError, SimulationError
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ RUN_CHUNK_BEATS: int | None = None    # tests set a small value to exercise chun
 DEFAULT_IDLE_TIMEOUT = 1_000_000      # cycles without any handshake = deadlock
 PROGRESS_INTERVAL_S = 0.5
 LOG_INTERVAL_S = 10.0
+# How each simulator's run log starts a warning or error line (a $readmem problem).
+LOG_PROBLEM_PREFIXES = {"verilator": ("%Warning", "%Error"), "icarus": ("WARNING:", "ERROR:")}
 
 Progress = Callable[[int, int], None]   # (vectors done, vectors total)
 
@@ -70,6 +73,7 @@ def run_stream(
     work_dir: Path | None = None,
     progress: Progress | None = None,
     idle_timeout_cycles: int = DEFAULT_IDLE_TIMEOUT,
+    simulator: str = SIMULATORS[0],
 ) -> StreamResult:
     """Stream `in_words` ([samples, in_beats] TDATA words) through `top`.
 
@@ -78,8 +82,10 @@ def run_stream(
     and, independently, of a tready stall on the output; keep it 0 when
     measuring II. `work_dir` keeps the run's files (default: a temporary
     directory, removed after a successful run). Raises DeadlockError when no
-    handshake happens for `idle_timeout_cycles` cycles.
+    handshake happens for `idle_timeout_cycles` cycles. `simulator` is
+    "verilator" or "icarus" (slower; a second opinion on the same testbench).
     """
+    check_simulator(simulator)
     design_dir = Path(design_dir).resolve()
     in_words = np.asarray(in_words, dtype=object)
     _check_args(in_words, out_beats, s_width, m_width, stall_prob, idle_timeout_cycles)
@@ -87,7 +93,7 @@ def run_stream(
     depth = _chunk_beats(max(s_width, m_width))
     tb_text = render_testbench(top, s_width, m_width, in_beats, out_beats, depth)
     chunk = min(depth, RUN_CHUNK_BEATS or depth)
-    build = build_simulator([design_dir / s for s in sources], tb_text)
+    build = build_simulator([design_dir / s for s in sources], tb_text, simulator)
 
     keep = work_dir is not None
     work = Path(work_dir).resolve() if keep else Path(tempfile.mkdtemp(prefix="hwcomp-sim-"))
@@ -104,7 +110,7 @@ def run_stream(
     start = time.perf_counter()
     _simulate(build, work, plusargs, samples, progress)
     sim_seconds = time.perf_counter() - start
-    _check_memory_files(work, design_dir)
+    _check_memory_files(work, design_dir, simulator)
 
     result = _read_result(work, samples, in_beats, out_beats, idle_timeout_cycles, build, sim_seconds)
     if not keep:
@@ -194,7 +200,7 @@ def _simulate(build: SimBuild, work: Path, plusargs: list[str], samples: int,
 
     def run() -> None:
         try:
-            get_runner("verilator").test(
+            get_runner(build.simulator).test(
                 test_module=COCOTB_MODULE,
                 hdl_toplevel=SIM_TOP,
                 hdl_toplevel_lang="verilog",
@@ -257,15 +263,17 @@ def _tail(path: Path, lines: int = 12) -> str:
     return f"log {path}:\n" + "\n".join(text[-lines:])
 
 
-def _check_memory_files(work: Path, design_dir: Path) -> None:
-    """Verilator only warns about a missing or oversized $readmemh file and
-    runs on with zeros; a simulation with wrong weights must not pass quietly."""
+def _check_memory_files(work: Path, design_dir: Path, simulator: str) -> None:
+    """Verilator and Icarus only warn about a missing, short or oversized
+    $readmemh file and run on with zeros; a simulation with wrong weights must
+    not pass quietly. (The testbench reads its own chunks with an exact range,
+    so every such message is about the design.)"""
     try:
         log_text = (work / f"{FILE_PREFIX}sim.log").read_text(errors="replace")
     except OSError:
         return
     problems = [ln.strip() for ln in log_text.splitlines()
-                if ln.startswith(("%Warning", "%Error")) and "$readmem" in ln]
+                if ln.startswith(LOG_PROBLEM_PREFIXES[simulator]) and "$readmem" in ln]
     if problems:
         raise SimulationError(
             f"memory file problem: {' | '.join(problems[:5])} (memory files are found by "
@@ -278,7 +286,9 @@ def _read_words(work: Path, kind: str, count: int) -> list[int]:
     k = 0
     while len(words) < count:
         path = work / f"{FILE_PREFIX}{kind}_{k}.hex"
-        words.extend(int(tok, 16) for tok in path.read_text().split())
+        # Icarus' $writememh adds "// 0x<address>" comment lines; Verilator's does not.
+        words.extend(int(tok, 16) for line in path.read_text().splitlines()
+                     if not line.startswith("//") for tok in line.split())
         k += 1
     return words
 

@@ -73,3 +73,24 @@ def verilator_root() -> Path:
         [exe, "--getenv", "VERILATOR_ROOT"], capture_output=True, text=True, timeout=60
     ).stdout.strip()
     return Path(root).resolve()
+
+
+@lru_cache(maxsize=1)
+def ensure_icarus() -> str:
+    """Path of `iverilog` (with `vvp` beside it on PATH), or a HwcompError saying how to get it."""
+    iverilog, vvp = shutil.which("iverilog"), shutil.which("vvp")
+    if iverilog is None or vvp is None:
+        raise HwcompError("Icarus Verilog not found (iverilog and vvp on PATH): install it, "
+                          "e.g. apt-get install iverilog, or simulate with --simulator verilator")
+    return iverilog
+
+
+def icarus_fingerprint() -> str:
+    """Identifies the Icarus in use, for build cache keys, like verilator_fingerprint."""
+    parts = []
+    for name in ("iverilog", "vvp"):
+        prog = Path(shutil.which(name) or name).resolve()
+        if prog.exists():
+            st = prog.stat()
+            parts.append(f"{prog}:{st.st_size}:{st.st_mtime_ns}")
+    return ";".join(parts)

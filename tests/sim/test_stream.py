@@ -4,9 +4,11 @@
 Two Verilator builds in all (the add-offset pipeline and the never-valid
 design); everything else reuses them. Builds go to the normal user cache
 ($HWCOMP_CACHE or ~/.cache/hwcomp), so after the first run they are hits.
+The Icarus cases at the end run the same testbench and must agree cycle for cycle.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -244,3 +246,60 @@ def test_deadlock_is_reported_not_hung(tmp_path):
     assert err.value.beats_in == 20       # it swallowed every input beat
     assert err.value.beats_out == 0
     assert err.value.cycles < 2000
+
+
+# ---- with Icarus: the same testbench, the same cycles ----
+
+needs_icarus = pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog not installed")
+
+
+@pytest.mark.rtl
+@needs_icarus
+def test_icarus_agrees_with_verilator_cycle_for_cycle(offset_design, monkeypatch):
+    monkeypatch.setattr(stream, "RUN_CHUNK_BEATS", 64)  # chunk reloads, a short last chunk
+    x = _vectors(70, seed=4)
+    runs = {sim: _run(offset_design, x, stall_prob=0.3, seed=5, simulator=sim)
+            for sim in ("verilator", "icarus")}
+    ver, ica = runs["verilator"], runs["icarus"]
+    np.testing.assert_array_equal(_outputs(ica), (x + 1) % (1 << WIDTH))
+    assert list(ica.out_words.reshape(-1)) == list(ver.out_words.reshape(-1))
+    np.testing.assert_array_equal(ica.in_cycles, ver.in_cycles)
+    np.testing.assert_array_equal(ica.out_cycles, ver.out_cycles)
+    assert ica.build.simulator == "icarus" and ica.build.exe.name == "sim.vvp"
+    assert ica.build.key.startswith("icarus-") and ica.build.key != ver.build.key
+    assert _run(offset_design, x[:3], simulator="icarus").build.built is False  # cached
+
+
+@pytest.mark.rtl
+@needs_icarus
+def test_icarus_missing_memory_file_is_an_error(offset_design, tmp_path):
+    mem = offset_design / "offset.mem"
+    mem.rename(offset_design / "offset.mem.away")
+    try:
+        with pytest.raises(SimulationError, match=r"memory file problem: ERROR: .*offset\.mem"):
+            _run(offset_design, _vectors(5), work_dir=tmp_path, simulator="icarus")
+    finally:
+        (offset_design / "offset.mem.away").rename(mem)
+
+
+def test_unknown_simulator_is_refused(tmp_path):
+    with pytest.raises(SimulationError, match="unknown simulator 'xsim'"):
+        run_stream(tmp_path, "t", ["t.v"], np.zeros((2, 1), dtype=object), 1, 8, 8, simulator="xsim")
+
+
+def test_missing_icarus_is_one_clear_error(tmp_path, monkeypatch):
+    from hwcomp.errors import HwcompError
+    from hwcomp.sim import build_cache, toolchain
+
+    write_design(tmp_path, "t", never_valid("t", 8))
+    cached = (toolchain.ensure_icarus, build_cache._icarus_salt)  # remember the real Icarus
+    monkeypatch.setattr(toolchain.shutil, "which", lambda name: None)
+    try:
+        for f in cached:
+            f.cache_clear()
+        with pytest.raises(HwcompError, match="Icarus Verilog not found"):
+            run_stream(tmp_path, "t", ["t.v"], np.zeros((2, 1), dtype=object), 1, 8, 8, simulator="icarus")
+    finally:
+        monkeypatch.undo()
+        for f in cached:
+            f.cache_clear()

@@ -1,0 +1,1 @@
+"""Synthesis of generated designs with open tools (Yosys)."""
