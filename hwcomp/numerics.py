@@ -37,13 +37,18 @@ def int_range(width: int, signed: bool) -> tuple[int, int]:
     return 0, (1 << width) - 1
 
 
-def relu_requant(acc: np.ndarray, relu: bool, requant: bool, shift: int, out_min: int, out_max: int) -> np.ndarray:
-    """ReLU and requantization of accumulator values; shared with the IR's MatrixVectorUnit op."""
+def relu_requant(acc: np.ndarray, relu: bool, requant: bool, shift, out_min: int, out_max: int) -> np.ndarray:
+    """ReLU and requantization of accumulator values; shared with the IR's MatrixVectorUnit op.
+
+    `shift` is one int, or one per row (an array over the last axis of acc)."""
     y = np.maximum(acc, 0) if relu else acc
     if not requant:
         return y
-    if shift > 0:
-        # Python's >> on ints (and numpy's on int64) is an arithmetic shift.
+    if np.ndim(shift):
+        s = np.asarray(shift, dtype=np.int64)
+        # Python's >> on ints (and numpy's on int64) is an arithmetic shift; no rounding term at 0.
+        y = (y + np.where(s > 0, np.left_shift(1, np.maximum(s - 1, 0)), 0)) >> s
+    elif shift > 0:
         y = (y + (1 << (shift - 1))) >> shift
     return np.clip(y, out_min, out_max)
 

@@ -38,6 +38,7 @@ class LayerSpec:
     bias_limit: int = 8
     acc_width: int | None = None     # default: worst case over the value ranges
     fifo_depth: int = 2
+    row_shifts: bool = False         # requant by a random shift per row (0..acc_width), shift 0
 
     def weight_range(self) -> tuple[int, int]:
         lo, hi = int_range(self.weight_width, True)
@@ -61,6 +62,14 @@ def make_layer(spec: LayerSpec, rng: np.random.Generator) -> MVULayer:
     bias = np.zeros(rows_p, dtype=np.int64)
     bias[: spec.rows] = rng.integers(-spec.bias_limit, spec.bias_limit, size=spec.rows, endpoint=True)
     acc_width = spec.acc_width or spec.worst_acc_width()
+    row_shifts = None
+    if spec.row_shifts:
+        # Mostly shifts that keep some of the output's bits (so rounding shows); every
+        # draw holds 0 and acc_width, so ROW_SHIFT_W (an HDL parameter) is the same.
+        useful = max(1, acc_width - (spec.out_width if spec.requant else acc_width) + 2)
+        row_shifts = np.zeros(rows_p, dtype=np.int64)
+        row_shifts[: spec.rows] = rng.integers(0, useful, size=spec.rows, endpoint=True)
+        row_shifts[rng.permutation(spec.rows)[:2]] = (0, acc_width)
     if spec.requant:
         out_width, out_signed = spec.out_width, spec.out_signed
         out_min, out_max = spec.out_bounds or int_range(out_width, out_signed)
@@ -73,6 +82,7 @@ def make_layer(spec: LayerSpec, rng: np.random.Generator) -> MVULayer:
         weights=weights, bias=bias, acc_width=acc_width, requant=spec.requant,
         shift=spec.shift if spec.requant else 0, relu=spec.relu, out_width=out_width,
         out_signed=out_signed, out_min=out_min, out_max=out_max, in_fifo_depth=spec.fifo_depth,
+        row_shifts=row_shifts,
     )
 
 
@@ -84,7 +94,7 @@ def random_inputs(layer: MVULayer, samples: int, rng: np.random.Generator) -> np
 # ---------------------------------------------------------------- the matrix
 # Default run: five MVU builds. Together they cover PE/SIMD not dividing the
 # sizes, NF = 1 and SF = 1, signed and unsigned inputs, ReLU on and off,
-# requant on (shift 0 and > 0, saturating bounds) and off.
+# requant on (shift 0 and > 0, saturating bounds, a shift per row) and off.
 MVU_SPECS = (
     LayerSpec("fold3x3_relu_shift", rows=5, cols=7, pe=2, simd=3, in_width=4, in_signed=True,
               weight_width=4, relu=True, requant=True, shift=3, out_width=4, out_signed=False),
@@ -98,6 +108,10 @@ MVU_SPECS = (
     LayerSpec("single_step", rows=2, cols=2, pe=2, simd=2, in_width=6, in_signed=False,
               weight_width=5, relu=True, requant=True, shift=7, out_width=4, out_signed=True,
               bias_limit=40),
+    # Weights with a format per row: each row its own shift, 0 to ACC_W, from the shift ROM.
+    LayerSpec("row_shifts_relu_sat", rows=7, cols=6, pe=3, simd=4, in_width=5, in_signed=False,
+              weight_width=6, relu=True, requant=True, out_width=4, out_signed=False,
+              bias_limit=100, row_shifts=True),
 )
 
 # Extra points for `make test-slow`.
@@ -115,6 +129,12 @@ MVU_SPECS_SLOW = (
               bias_limit=1),
     LayerSpec("signed_out_big_shift", rows=6, cols=6, pe=3, simd=2, in_width=5, in_signed=True,
               weight_width=6, relu=False, requant=True, shift=8, out_width=3, out_signed=True),
+    LayerSpec("row_shifts_signed_serial", rows=5, cols=3, pe=1, simd=1, in_width=4, in_signed=True,
+              weight_width=4, relu=False, requant=True, out_width=6, out_signed=True,
+              out_bounds=(-20, 17), row_shifts=True),
+    LayerSpec("row_shifts_one_fold", rows=4, cols=8, pe=4, simd=8, in_width=8, in_signed=True,
+              weight_width=8, relu=True, requant=True, out_width=8, out_signed=False,
+              bias_limit=3000, row_shifts=True),
 )
 
 MVU_SEEDS = (1, 2)                       # random draws per build

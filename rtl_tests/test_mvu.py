@@ -10,7 +10,7 @@ import pytest
 from cases import MVU_SEEDS, MVU_SPECS, MVU_SPECS_SLOW, LayerSpec, make_layer, mvu_expected_words, random_inputs, stream_case
 from sim_builds import BUILD_ROOT, TEMPLATES, build, run_case, safe_name
 
-from hwcomp.backends.rom_images import bias_lines, weight_lines, write_lines
+from hwcomp.backends.rom_images import bias_lines, shift_lines, weight_lines, write_lines
 from hwcomp.backends.verilog import literal
 from hwcomp.hw.blocks.mvu import MVU_LATENCY, mvu_parameters
 from hwcomp.hw.design import pack_beats
@@ -30,9 +30,11 @@ def run_mvu(spec: LayerSpec, seed: int) -> None:
     )
     case_dir = BUILD_ROOT / name / f"seed{seed}"
     case_dir.mkdir(parents=True, exist_ok=True)
-    # Default WEIGHT_FILE / BIAS_FILE: relative to the simulator's working directory.
+    # Default WEIGHT_FILE / BIAS_FILE / SHIFT_FILE: relative to the simulator's working directory.
     write_lines(case_dir / "weights.mem", weight_lines(layer))
     write_lines(case_dir / "bias.mem", bias_lines(layer))
+    if layer.row_shifts is not None:
+        write_lines(case_dir / "shift.mem", shift_lines(layer))
 
     x = random_inputs(layer, VECTORS, rng)
     case = stream_case(

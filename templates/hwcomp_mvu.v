@@ -4,6 +4,8 @@
 // W_BIPOLAR = 1 stores 1-bit weights meaning -1 / +1 (1 = +1); the datapath
 // multiplies them as 2-bit signed values, and masks the padded columns
 // COLS..SF*SIMD-1 of the last column fold to 0 (docs/numerics.md).
+// ROW_SHIFT_W > 0 requantizes each row by its own shift, read from SHIFT_FILE,
+// instead of SHIFT (weights with a format per row).
 //
 // Folding: PE rows and SIMD columns per cycle. A vector takes NF*SF steps
 // (row fold nf outer, column fold sf inner), one per cycle, with no bubbles
@@ -20,8 +22,9 @@
 //   S3  per PE lane: accumulator; bias enters on the first column fold
 //   S4  activation (ReLU, round, shift, saturate; or the threshold count)
 //       written into a 2-word output FIFO, which drives m_axis.
-// The threshold ROM is read with the accumulator's row fold (its address is
-// carried along S1, S2; the word is registered in S3), so it adds no latency.
+// The threshold and shift ROMs are read with the accumulator's row fold (its
+// address is carried along S1, S2; the word is registered in S3), so they add
+// no latency.
 // `en` is the output FIFO's tready, decoded from its count register only: the
 // pipeline stalls only while that FIFO is full, and m_axis_tready never
 // reaches s_axis_tready combinationally. Latency: a row fold's output word
@@ -37,6 +40,9 @@
 //                ACC_W+1, two's complement, clamped to [-2^(ACC_W-1), 2^(ACC_W-1)]
 //                (exact: every accumulator lies inside); the descending bit of
 //                row r at bit PE*THRESH_K*THR_W + p.
+//   SHIFT_FILE   NF lines (ROW_SHIFT_W > 0 only); the shift of row nf*PE+p at
+//                bits [p*ROW_SHIFT_W +: ROW_SHIFT_W], unsigned, at most ACC_W
+//                (the compiler checks: a ROM holds data, not parameters).
 // Stream words: input element s at [s*IN_W +: IN_W], output element p at
 // [p*OUT_W +: OUT_W].
 //
@@ -68,7 +74,9 @@ module hwcomp_mvu #(
     parameter integer COLS = SF * SIMD,    // valid columns, > (SF-1)*SIMD (W_BIPOLAR only: the rest count 0)
     parameter integer THRESH_K = 0,        // thresholds per row; 0: ReLU / requant path
     parameter integer OUT_BASE = 0,        // signed output code below every threshold (THRESH_K > 0)
-    parameter THRESH_FILE = "thresh.mem"   // $readmemh image of the threshold ROM (THRESH_K > 0)
+    parameter THRESH_FILE = "thresh.mem",  // $readmemh image of the threshold ROM (THRESH_K > 0)
+    parameter integer ROW_SHIFT_W = 0,     // bits of a row's shift, <= clog2(ACC_W+1); 0: SHIFT for every row
+    parameter SHIFT_FILE = "shift.mem"     // $readmemh image of the shift ROM (ROW_SHIFT_W > 0)
 ) (
     input  wire                  clk,
     input  wire                  rst,      // synchronous, active high
@@ -100,6 +108,8 @@ localparam integer CNT_W = $clog2(THRESH_K + 1);     // threshold count, 0..THRE
 // Rounding adds up to 2^(SHIFT-1) <= 2^(ACC_W-1): one more bit holds it.
 localparam integer RND_W = ACC_W + 1;
 localparam integer NF_CW = NF > 1 ? $clog2(NF) : 1;
+localparam integer SH_WORD_W = ROW_SHIFT_W > 0 ? PE * ROW_SHIFT_W : 1;
+localparam integer SH_W = ROW_SHIFT_W > 0 ? ROW_SHIFT_W : 1;
 
 // ---------------------------------------------------------------- parameter checks
 // An illegal value instantiates a module that does not exist, named after the
@@ -153,6 +163,12 @@ generate
     end
     if (THRESH_K < 0) begin : g_check_thresh_k
         hwcomp_mvu_ILLEGAL_THRESH_K_below_0 u_illegal ();
+    end
+    if (ROW_SHIFT_W < 0 || (ACC_W >= 1 && ROW_SHIFT_W > $clog2(ACC_W + 1))) begin : g_check_row_shift_w
+        hwcomp_mvu_ILLEGAL_ROW_SHIFT_W_outside_0_to_clog2_ACC_W_plus_1 u_illegal ();
+    end
+    if (ROW_SHIFT_W > 0 && (REQUANT != 1 || THRESH_K != 0 || SHIFT != 0)) begin : g_check_row_shift_mode
+        hwcomp_mvu_ILLEGAL_ROW_SHIFT_W_without_requant_or_with_SHIFT u_illegal ();
     end
     if (THRESH_K == 0 && REQUANT == 0 && ACC_W >= 1 && OUT_W >= 1 && OUT_W != ACC_W) begin : g_check_acc_out_w
         hwcomp_mvu_ILLEGAL_OUT_W_not_ACC_W_without_requant u_illegal ();
@@ -232,17 +248,35 @@ always @(posedge clk) begin
     end
 end
 
-// ---------------------------------------------------------------- thresholds
-// The threshold word of the row fold whose accumulators S3 holds: the ROM is
-// read with the row fold index carried along S1 and S2, so the registered word
-// and the accumulators change together and the latency stays as without.
+// ---------------------------------------------------------------- thresholds, shifts
+// The threshold or shift word of the row fold whose accumulators S3 holds: the
+// ROM is read with the row fold index carried along S1 and S2, so the
+// registered word and the accumulators change together and the latency stays
+// as without.
 wire [T_WORD_W-1:0] s3_thresh;
+wire [SH_WORD_W-1:0] s3_shift;
+wire [NF_CW-1:0] s2_nf;
 
 generate
+    if (THRESH_K > 0 || ROW_SHIFT_W > 0) begin : g_row_fold
+        reg [NF_CW-1:0] s1_nf_q;
+        reg [NF_CW-1:0] s2_nf_q;
+
+        always @(posedge clk) begin
+            if (en) begin
+                s1_nf_q <= nf;
+                s2_nf_q <= s1_nf_q;
+            end
+        end
+
+        assign s2_nf = s2_nf_q;
+    end else begin : g_no_row_fold
+        assign s2_nf = {NF_CW{1'b0}};
+        wire unused_s2_nf = &{1'b0, s2_nf};
+    end
+
     if (THRESH_K > 0) begin : g_thresh_rom
         reg [T_WORD_W-1:0] thresh_rom [0:NF-1];
-        reg [NF_CW-1:0] s1_nf;
-        reg [NF_CW-1:0] s2_nf;
         reg [T_WORD_W-1:0] thresh_q;
 
         initial begin
@@ -251,8 +285,6 @@ generate
 
         always @(posedge clk) begin
             if (en) begin
-                s1_nf <= nf;
-                s2_nf <= s1_nf;
                 thresh_q <= thresh_rom[s2_nf];
             end
         end
@@ -261,6 +293,26 @@ generate
     end else begin : g_no_thresh_rom
         assign s3_thresh = 1'b0;
         wire unused_thresh = &{1'b0, s3_thresh};
+    end
+
+    if (ROW_SHIFT_W > 0) begin : g_shift_rom
+        reg [SH_WORD_W-1:0] shift_rom [0:NF-1];
+        reg [SH_WORD_W-1:0] shift_q;
+
+        initial begin
+            $readmemh(SHIFT_FILE, shift_rom);
+        end
+
+        always @(posedge clk) begin
+            if (en) begin
+                shift_q <= shift_rom[s2_nf];
+            end
+        end
+
+        assign s3_shift = shift_q;
+    end else begin : g_no_shift_rom
+        assign s3_shift = 1'b0;
+        wire unused_shift = &{1'b0, s3_shift};
     end
 endgenerate
 
@@ -378,7 +430,14 @@ generate
             wire signed [RND_W-1:0] hi = OUT_MAX;
             wire signed [RND_W-1:0] sat;
 
-            if (SHIFT > 0) begin : g_shift
+            if (ROW_SHIFT_W > 0) begin : g_row_shift
+                // This row's shift sh <= ACC_W: add 2^(sh-1) (nothing when sh = 0), shift.
+                localparam [SH_W-1:0] SH_ONE = {{(SH_W-1){1'b0}}, 1'b1};
+                wire [SH_W-1:0] sh = s3_shift[p*SH_W +: SH_W];
+                wire [RND_W-1:0] half = {{(RND_W-1){1'b0}}, sh != {SH_W{1'b0}}} << (sh - SH_ONE);
+                wire signed [RND_W-1:0] biased = wide + $signed(half);
+                assign rounded = biased >>> sh;
+            end else if (SHIFT > 0) begin : g_shift
                 localparam [RND_W-1:0] HALF = {{(RND_W-1){1'b0}}, 1'b1} << (SHIFT - 1);
                 wire signed [RND_W-1:0] biased = wide + HALF;
                 assign rounded = biased >>> SHIFT;

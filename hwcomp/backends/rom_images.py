@@ -10,6 +10,7 @@ holds row i of each field side by side, element j of a field at bits
     bias     line nf,         element p          = bias[nf*PE + p]
     thresh   line nf,         element p*K + k    = clamped T[nf*PE + p, k],
              then PE one-bit elements: element p = descending[nf*PE + p]
+    shift    line nf,         element p          = row_shifts[nf*PE + p] (unsigned)
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from hwcomp.hw.binary import xnor_threshold_rows, xnor_weight_rows
 from hwcomp.hw.blocks.base import MemoryImage
-from hwcomp.hw.blocks.mvu import bias_image, clamped_thresholds, threshold_image, weight_image  # noqa: F401
+from hwcomp.hw.blocks.mvu import bias_image, clamped_thresholds, shift_image, threshold_image, weight_image  # noqa: F401
 from hwcomp.hw.design import MVULayer
 from hwcomp.numerics import ceil_div
 
@@ -75,6 +76,10 @@ def bias_lines(layer: MVULayer) -> list[str]:
 
 def threshold_lines(layer: MVULayer) -> list[str]:
     return image_lines(threshold_image(layer, layer.name))
+
+
+def shift_lines(layer: MVULayer) -> list[str]:
+    return image_lines(shift_image(layer, layer.name))
 
 
 def xnor_weight_lines(layer) -> list[str]:

@@ -62,6 +62,9 @@ class MVULayer(Folded):
       input lane carries; padded rows (bits 0) compute -sum(x).
     - thresholds: y[r] = out_base + #{k : (acc[r] >= T[r, k]) != descending[r]},
       on the exact accumulator; relu and requant are off, shift is 0.
+    And one for weights with a format per row (post-training fixed point):
+    - row_shifts: row r is requantized by its own shift row_shifts[r] (0..acc_width)
+      instead of `shift`, which is 0; requant only.
     """
 
     name: str                 # legal Verilog identifier, unique in the design
@@ -87,6 +90,7 @@ class MVULayer(Folded):
     thresholds: np.ndarray | None = None      # int64 [rows_p, K], K >= 1, rows ascending
     descending: np.ndarray | None = None      # bool [rows_p]; None: all False
     out_base: int = 0                         # output code when no threshold counts
+    row_shifts: np.ndarray | None = None      # int64 [rows_p]: each row's requantization shift
     # XNOR-popcount unit (hwcomp_xnor_mvu, docs/numerics_binary.md): bipolar inputs and
     # weight bits; outputs p >= T (thresholds [rows_p, 1] on the popcount p) or p itself.
     xnor: bool = False
@@ -95,6 +99,18 @@ class MVULayer(Folded):
     def thresh_k(self) -> int:
         """Thresholds per row; 0 without the threshold activation."""
         return 0 if self.thresholds is None else int(np.shape(self.thresholds)[1])
+
+    @property
+    def row_shift_width(self) -> int:
+        """Bits of one row's shift in the shift ROM; 0 without row shifts."""
+        if self.row_shifts is None:
+            return 0
+        return max(1, int(np.max(self.row_shifts, initial=0)).bit_length())
+
+    @property
+    def shifts(self):
+        """The requantization shift: one int, or one per padded row."""
+        return self.shift if self.row_shifts is None else np.asarray(self.row_shifts, dtype=np.int64)
 
 
     @property

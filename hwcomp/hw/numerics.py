@@ -8,6 +8,9 @@
     y   = clip(y, out_min, out_max)               if requant
     y   = acc                                     if not requant
 
+with shift = row_shifts[r] on row r when the unit has row shifts (weights with
+a format per row).
+
 Optional modes (relu and requant off with thresholds):
 
     W[r, j] = 2 * bit - 1, 0 on padded columns    if weight_bipolar
@@ -69,7 +72,7 @@ def activate(layer: MVULayer, acc: np.ndarray) -> np.ndarray:
     """ReLU and requantization, or the threshold activation, applied to accumulator values."""
     if layer.thresholds is not None:
         return threshold_activation(acc, layer.thresholds, layer.descending, layer.out_base)
-    return relu_requant(acc, layer.relu, layer.requant, layer.shift, layer.out_min, layer.out_max)
+    return relu_requant(acc, layer.relu, layer.requant, layer.shifts, layer.out_min, layer.out_max)
 
 
 def mvu_reference(layer: MVULayer, x_int: np.ndarray) -> np.ndarray:

@@ -3,7 +3,9 @@
 
 Float: W and b are float params. Fixed: x holds integers q_x of a Fixed type,
 params hold integers, and the output is the exact accumulator (attr acc_dtype);
-requantization is a separate Requantize node.
+requantization is a separate Requantize node. With a weight format per row
+(post-training quantization), param "row_shift" [rows] puts each row's
+accumulator on the common binary point: acc[r] = (W[r] x + b[r]) << row_shift[r].
 """
 from __future__ import annotations
 
@@ -39,7 +41,10 @@ class Dense(Op):
         if xt.is_fixed:
             # int64 is exact: acc_dtype bounds the sum well inside 62 bits. Bipolar bits count as -1/+1.
             xi = 2 * x.astype(np.int64) - 1 if xt.is_bipolar else x.astype(np.int64)
-            return [xi @ w.astype(np.int64).T + b.astype(np.int64)]
+            acc = xi @ w.astype(np.int64).T + b.astype(np.int64)
+            if "row_shift" in node.params:
+                acc = acc << np.asarray(node.params["row_shift"], dtype=np.int64)
+            return [acc]
         return [(x.astype(np.float32) @ w.astype(np.float32).T + b.astype(np.float32)).astype(np.float32)]
 
     @classmethod
@@ -48,9 +53,12 @@ class Dense(Op):
         return int(rows * cols * np.prod(graph.tensors[node.inputs[0]].shape[:-1]))
 
 
-def accumulator_bounds(w: np.ndarray, b: np.ndarray, xt: Fixed) -> tuple[int, int]:
-    """Exact min/max of W x + b over every x in the input type's range."""
+def accumulator_bounds(w: np.ndarray, b: np.ndarray, xt: Fixed,
+                       row_shift: np.ndarray | None = None) -> tuple[int, int]:
+    """Exact min/max of W x + b (each row shifted left by row_shift) over every x in the input type's range."""
     w = w.astype(np.int64)
     lo = np.where(w > 0, w * xt.min_int, w * xt.max_int).sum(axis=1) + b
     hi = np.where(w > 0, w * xt.max_int, w * xt.min_int).sum(axis=1) + b
+    if row_shift is not None:
+        lo, hi = lo << np.asarray(row_shift, np.int64), hi << np.asarray(row_shift, np.int64)
     return int(lo.min()), int(hi.max())

@@ -2,6 +2,8 @@
 
 Its reference is the integer arithmetic the RTL performs, bit for bit
 (docs/numerics.md). Folding (pe, simd) does not change results, only cycles.
+Param "row_shifts" [rows] (weights with a format per row) requantizes each row
+by its own shift; attr "shift" is then 0.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from hwcomp.ir.tensor import TensorType
 from .base import BOOL, DTYPE, FOLDING, INT, STR, Op, optional, register, required
 
 
-def mvu_arith(x, w, b, relu: bool, requant: bool, shift: int, out_min: int, out_max: int) -> np.ndarray:
-    """acc = W x + b (exact in int64: the accumulator type bounds it); then ReLU and requantization."""
+def mvu_arith(x, w, b, relu: bool, requant: bool, shift, out_min: int, out_max: int) -> np.ndarray:
+    """acc = W x + b (exact in int64: the accumulator type bounds it); then ReLU and requantization
+    (shift: one int, or one per row)."""
     acc = x.astype(np.int64) @ w.astype(np.int64).T + b.astype(np.int64)
     return relu_requant(acc, relu, requant, shift, out_min, out_max)
 
@@ -52,7 +55,7 @@ class MatrixVectorUnit(Op):
             w = 2 * w - 1
         thresholds = prm.get("thresholds")
         if thresholds is None:
-            return [mvu_arith(inputs[0], w, prm["bias"], a["relu"], a["requant"], a["shift"],
+            return [mvu_arith(inputs[0], w, prm["bias"], a["relu"], a["requant"], prm.get("row_shifts", a["shift"]),
                               out.min_int, out.max_int)]
         x = np.asarray(inputs[0])
         acc = mvu_arith(x.reshape(-1, x.shape[-1]), w, prm["bias"], False, False, 0, 0, 0)

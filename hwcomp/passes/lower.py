@@ -1,6 +1,7 @@
 """Integer layers -> MatrixVectorUnit, the hardware op.
 
-Fixed point (post-training quantization): Dense [+ Relu] [+ Requantize].
+Fixed point (post-training quantization): Dense [+ Relu] [+ Requantize]; with a
+weight format per row, one requantization shift per row.
 Trained quantized models (passes/integerize): Dense + MultiThreshold, or a
 Dense whose accumulator leaves the hardware. A Dense with bipolar inputs and
 bipolar weights becomes the XNOR-popcount kind (docs/numerics_binary.md):
@@ -21,7 +22,7 @@ from hwcomp.errors import HwcompError
 from hwcomp.ir.dtypes import Int, bits_for_range
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.ops.activation import Relu
-from hwcomp.ops.dense import Dense
+from hwcomp.ops.dense import Dense, accumulator_bounds
 from hwcomp.ops.mvu import MatrixVectorUnit
 from hwcomp.ops.quant import Requantize
 from hwcomp.ops.quantizers import DequantizeAffine, MultiThreshold
@@ -50,7 +51,34 @@ def _fixed_point(g: Graph, dense: Node) -> tuple[list[Node], str, dict, dict]:
         "weight_dtype": dense.attrs["weight_dtype"],
         "out_dtype": out_dtype,
     }
+    if "row_shift" in dense.params:
+        return (fused, out) + _per_row_requant(g, dense, attrs)
     return fused, out, attrs, dict(dense.params)
+
+
+def _per_row_requant(g: Graph, dense: Node, attrs: dict) -> tuple[dict, dict]:
+    """Weights with a format per row: the Dense shifts row r's accumulator left by
+    d[r] onto the common binary point and the Requantize shifts it right by s. The
+    unit accumulates each row on its own scale (narrower) and shifts it right by
+    s - d[r]: round half up of (a << d) >> s is that of a >> (s - d) when s >= d, and
+    ReLU commutes with both. A shift of the accumulator's width or more gives 0 for
+    every accumulator, so it is capped there (the unit rounds in acc_width + 1 bits)."""
+    params = dict(dense.params)
+    d = np.asarray(params.pop("row_shift"), dtype=np.int64)
+    if not attrs["requant"]:
+        raise HwcompError(f"{g.meta.get('source', g.name)}: layer {dense.name!r}: weights with a format per row "
+                          "need a requantized output (the exact accumulator leaves with one format)")
+    shifts = attrs["shift"] - d
+    if (shifts < 0).any():
+        raise HwcompError(f"{g.meta.get('source', g.name)}: layer {dense.name!r}: output format "
+                          f"{attrs['out_dtype']} is finer than a row's accumulator (shift {int(shifts.min())})")
+    lo, hi = accumulator_bounds(params["weight"], params["bias"], g.tensors[dense.inputs[0]].dtype)
+    width, _ = bits_for_range(min(lo, -1), hi)
+    shifts = np.minimum(shifts, width)
+    attrs = dict(attrs, acc_dtype=Int(width))
+    if (shifts == shifts[0]).all():
+        return dict(attrs, shift=int(shifts[0])), params
+    return dict(attrs, shift=0), dict(params, row_shifts=shifts)
 
 
 def _plain_attrs(dense: Node, out_dtype) -> dict:

@@ -26,7 +26,9 @@ def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer, stage) -> dict:
         "weight_dtype": str(a["weight_dtype"]),
         "acc_dtype": str(a["acc_dtype"]),
         "relu": a["relu"],
-        "requant_shift": a["shift"] if a["requant"] else None,
+        # One shift, or one per row (weights with a format per row).
+        "requant_shift": (layer.row_shifts[:layer.rows].tolist() if layer.row_shifts is not None else a["shift"])
+        if a["requant"] else None,
         "pe": layer.pe,
         "simd": layer.simd,
         "nf": layer.nf,

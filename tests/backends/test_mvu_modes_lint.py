@@ -1,5 +1,5 @@
-"""hwcomp_mvu with bipolar weights and the threshold activation is lint clean:
-`verilator --lint-only -Wall` and `iverilog -g2005 -Wall` give no warnings."""
+"""hwcomp_mvu with bipolar weights, the threshold activation and a shift per row
+is lint clean: `verilator --lint-only -Wall` and `iverilog -g2005 -Wall` give no warnings."""
 from __future__ import annotations
 
 import dataclasses
@@ -23,7 +23,7 @@ SOURCES = [templates_dir() / n for n in ("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "
 
 def mode_layer(rows: int, cols: int, pe: int, simd: int, *, bipolar: bool = False, k: int = 0,
                out_base: int = 0, out_width: int = 0, out_signed: bool = False, acc_width: int = 12,
-               in_width: int = 4, in_signed: bool = False) -> MVULayer:
+               in_width: int = 4, in_signed: bool = False, row_shift_max: int = 0, relu: bool = False) -> MVULayer:
     """A layer in the given modes with all-zero weights and thresholds (only parameters matter)."""
     rows_p, cols_p = ceil_div(rows, pe) * pe, ceil_div(cols, simd) * simd
     layer = MVULayer(
@@ -37,6 +37,12 @@ def mode_layer(rows: int, cols: int, pe: int, simd: int, *, bipolar: bool = Fals
         lo, hi = int_range(out_width, out_signed)
         layer = dataclasses.replace(layer, thresholds=np.zeros((rows_p, k), dtype=np.int64), out_base=out_base,
                                     out_width=out_width, out_signed=out_signed, out_min=lo, out_max=hi)
+    if row_shift_max:
+        lo, hi = int_range(out_width, out_signed)
+        shifts = np.minimum(np.arange(rows_p), row_shift_max)
+        shifts[-1] = row_shift_max
+        layer = dataclasses.replace(layer, requant=True, relu=relu, row_shifts=shifts, out_width=out_width,
+                                    out_signed=out_signed, out_min=lo, out_max=hi)
     return layer
 
 
@@ -53,6 +59,12 @@ CORNERS = {
     "thresh_out32": dict(rows=2, cols=2, pe=2, simd=1, k=2, out_base=-1, out_width=32, out_signed=True),
     "thresh_out40": dict(rows=2, cols=2, pe=1, simd=2, k=1, out_base=-1, out_width=40, out_signed=True,
                          bipolar=True),
+    # A shift per row: one or several rows per fold, shifts up to ACC_W (one bit of shift
+    # ROM, or clog2(ACC_W + 1)), outputs narrower and wider than the rounding domain.
+    "row_shifts_relu": dict(rows=5, cols=7, pe=2, simd=3, row_shift_max=12, out_width=8, relu=True),
+    "row_shifts_one_bit": dict(rows=3, cols=4, pe=3, simd=4, row_shift_max=1, out_width=5, out_signed=True),
+    "row_shifts_serial_wide_out": dict(rows=2, cols=3, pe=1, simd=1, row_shift_max=6, out_width=9,
+                                       out_signed=True, acc_width=6),
 }
 
 

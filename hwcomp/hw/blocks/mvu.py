@@ -118,6 +118,10 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
             dp[:rows] = node.params["descending"]
             modes["descending"] = dp
         modes["out_base"] = int(a.get("out_base", 0))
+    if "row_shifts" in node.params:
+        sp = np.zeros(rows_p, dtype=np.int64)  # padded rows compute 0 whatever their shift
+        sp[:rows] = node.params["row_shifts"]
+        modes["row_shifts"] = sp
     xt, out = graph.tensors[node.inputs[0]].dtype, a["out_dtype"]
     out_width = out.width
     if xnor and "thresholds" not in node.params:
@@ -155,6 +159,10 @@ def bias_file(name: str) -> str:
 
 def thresh_file(name: str) -> str:
     return f"{name}_thresh.mem"
+
+
+def shift_file(name: str) -> str:
+    return f"{name}_shift.mem"
 
 
 def folded_rows(layer, values: np.ndarray) -> np.ndarray:
@@ -196,6 +204,12 @@ def threshold_image(layer: MVULayer, name: str) -> MemoryImage:
     return MemoryImage(thresh_file(name), ((t, layer.acc_width + 1), (d, 1)))
 
 
+def shift_image(layer: MVULayer, name: str) -> MemoryImage:
+    """NF lines: the requantization shifts of the fold's PE rows, row_shift_width bits each."""
+    return MemoryImage(shift_file(name), ((np.asarray(layer.row_shifts, np.int64).reshape(layer.nf, layer.pe),
+                                           layer.row_shift_width),))
+
+
 def check_layer(layer: MVULayer) -> None:
     """Raise ValueError if the layer cannot be built exactly as described."""
     def fail(msg: str) -> None:
@@ -229,6 +243,8 @@ def check_layer(layer: MVULayer) -> None:
     if layer.in_fifo_depth < 2:
         # tready of hwcomp_fifo is registered: one word holds only every other cycle.
         fail("in_fifo_depth must be >= 2 for full rate")
+    if layer.row_shifts is not None:
+        _check_row_shifts(layer, fail)
     if layer.thresholds is not None:
         _check_thresholds(layer, fail)
         return
@@ -246,6 +262,17 @@ def check_layer(layer: MVULayer) -> None:
     r_lo, r_hi = int_range(layer.acc_width + 1, True)
     if layer.out_min > r_hi or layer.out_max < r_lo:
         fail("saturation bounds lie outside every reachable value")
+
+
+def _check_row_shifts(layer: MVULayer, fail) -> None:
+    """One requantization shift per row, in [0, acc_width], replacing `shift`."""
+    r = np.asarray(layer.row_shifts)
+    if r.shape != (layer.rows_p,) or not np.issubdtype(r.dtype, np.integer):
+        fail(f"row_shifts must be {layer.rows_p} integers, got {r.dtype} {r.shape}")
+    if not layer.requant or layer.thresholds is not None or layer.shift != 0:
+        fail("row_shifts replace the requantization shift: requant on, no thresholds, shift 0")
+    if r.size and (r.min() < 0 or r.max() > layer.acc_width):
+        fail(f"row shifts [{int(r.min())}, {int(r.max())}] outside [0, acc_width]")
 
 
 def _check_thresholds(layer: MVULayer, fail) -> None:
@@ -295,6 +322,8 @@ def mvu_parameters(layer: MVULayer) -> tuple:
         params += (("W_BIPOLAR", 1), ("COLS", layer.cols))
     if layer.thresholds is not None:
         params += (("THRESH_K", layer.thresh_k), ("OUT_BASE", int(layer.out_base)))
+    if layer.row_shifts is not None:
+        params += (("ROW_SHIFT_W", layer.row_shift_width),)
     return params
 
 
@@ -388,6 +417,8 @@ class MvuBlock(Block):
         files = [("WEIGHT_FILE", MemFile(weight_file(name))), ("BIAS_FILE", MemFile(bias_file(name)))]
         if unit.thresholds is not None:
             files.append(("THRESH_FILE", MemFile(thresh_file(name))))
+        if unit.row_shifts is not None:
+            files.append(("SHIFT_FILE", MemFile(shift_file(name))))
         return Hdl("hwcomp_mvu", MVU_SOURCES + ("hwcomp_mvu.v",), mvu_parameters(unit) + tuple(files))
 
     @classmethod
@@ -395,12 +426,14 @@ class MvuBlock(Block):
         if unit.xnor:
             return (weight_image(unit, name),) + ((threshold_image(unit, name),) if unit.thresholds is not None else ())
         images = (weight_image(unit, name), bias_image(unit, name))
-        return images + ((threshold_image(unit, name),) if unit.thresholds is not None else ())
+        images += (threshold_image(unit, name),) if unit.thresholds is not None else ()
+        return images + ((shift_image(unit, name),) if unit.row_shifts is not None else ())
 
     @classmethod
     def summary(cls, unit) -> str:
         layer = unit
-        kind = "requant" if layer.requant else "accumulator out"
+        kind = ("requant, a shift per row" if layer.row_shifts is not None else "requant") if layer.requant \
+            else "accumulator out"
         if layer.thresholds is not None:
             kind = f"{layer.thresh_k} thresholds"
         if layer.weight_bipolar:

@@ -12,7 +12,7 @@
 // Stages (one instance each, joined by named streams):
 //   swu0: Conv_0_window: 3x3 window, stride 1x1, 8x8x1 -> 8x8, 1 lanes
 //   fifo1: input buffer, 18 words
-//   mvu2: Conv_0_dense: 6x9 (padded 6x9), PE 3, SIMD 1, 18 cycles/vector, relu, requant
+//   mvu2: Conv_0_dense: 6x9 (padded 6x9), PE 3, SIMD 1, 18 cycles/vector, relu, requant, a shift per row
 //   fork3: fork of c0_q_1, 136 words per branch
 //   dwc4: width converter 3 -> 4 lanes, 6 elements per vector
 //   swu5: Conv_2_window: 3x3 window, stride 1x1, 8x8x8 -> 8x8, 4 lanes
@@ -28,7 +28,7 @@
 //   dwc15: width converter 2 -> 3 lanes, 6 elements per vector
 //   swu16: Conv_6_window: 1x1 window, stride 1x1, 4x4x6 -> 4x4, 3 lanes
 //   fifo17: input buffer, 4 words
-//   mvu18: Conv_6_dense: 5x6 (padded 5x6), PE 5, SIMD 3, 2 cycles/vector, relu, requant
+//   mvu18: Conv_6_dense: 5x6 (padded 5x6), PE 5, SIMD 3, 2 cycles/vector, relu, requant, a shift per row
 //   fifo19: join buffer of Concat_8, 40 words
 //   dwc20: width converter 5 -> 2 lanes, 5 elements per vector
 //   fifo21: join buffer of Concat_8, 40 words
@@ -226,7 +226,7 @@ hwcomp_fifo #(
     .m_axis_tready(s2_tready)
 );
 
-// ---------------------------------------------------------------- mvu2: Conv_0_dense: 6x9 (padded 6x9), PE 3, SIMD 1, 18 cycles/vector, relu, requant
+// ---------------------------------------------------------------- mvu2: Conv_0_dense: 6x9 (padded 6x9), PE 3, SIMD 1, 18 cycles/vector, relu, requant, a shift per row
 hwcomp_mvu #(
     .PE(3),
     .SIMD(1),
@@ -235,15 +235,17 @@ hwcomp_mvu #(
     .IN_W(8),
     .IN_SIGNED(0),
     .W_W(8),
-    .ACC_W(17),
+    .ACC_W(18),
     .RELU(1),
     .REQUANT(1),
-    .SHIFT(7),
-    .OUT_MIN(18'h00000),
-    .OUT_MAX(18'h000ff),
+    .SHIFT(0),
+    .OUT_MIN(19'h00000),
+    .OUT_MAX(19'h000ff),
     .OUT_W(8),
+    .ROW_SHIFT_W(4),
     .WEIGHT_FILE({MEM_DIR, "mvu2_weights.mem"}),
-    .BIAS_FILE({MEM_DIR, "mvu2_bias.mem"})
+    .BIAS_FILE({MEM_DIR, "mvu2_bias.mem"}),
+    .SHIFT_FILE({MEM_DIR, "mvu2_shift.mem"})
 ) u_mvu2 (
     .clk(clk),
     .rst(rst),
@@ -575,7 +577,7 @@ hwcomp_fifo #(
     .m_axis_tready(s20_tready)
 );
 
-// ---------------------------------------------------------------- mvu18: Conv_6_dense: 5x6 (padded 5x6), PE 5, SIMD 3, 2 cycles/vector, relu, requant
+// ---------------------------------------------------------------- mvu18: Conv_6_dense: 5x6 (padded 5x6), PE 5, SIMD 3, 2 cycles/vector, relu, requant, a shift per row
 hwcomp_mvu #(
     .PE(5),
     .SIMD(3),
@@ -587,12 +589,14 @@ hwcomp_mvu #(
     .ACC_W(17),
     .RELU(1),
     .REQUANT(1),
-    .SHIFT(7),
+    .SHIFT(0),
     .OUT_MIN(18'h00000),
     .OUT_MAX(18'h000ff),
     .OUT_W(8),
+    .ROW_SHIFT_W(4),
     .WEIGHT_FILE({MEM_DIR, "mvu18_weights.mem"}),
-    .BIAS_FILE({MEM_DIR, "mvu18_bias.mem"})
+    .BIAS_FILE({MEM_DIR, "mvu18_bias.mem"}),
+    .SHIFT_FILE({MEM_DIR, "mvu18_shift.mem"})
 ) u_mvu18 (
     .clk(clk),
     .rst(rst),
