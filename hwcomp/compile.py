@@ -150,6 +150,9 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
     say(f"importing {model}")
     g = float_pipeline(model, input_shape, max_tensor_elems)
+    if len(g.inputs) != 1:
+        raise HwcompError(f"{model}: the model has {len(g.inputs)} inputs ({', '.join(map(repr, g.inputs)) or 'none'}); "
+                          "supported: one input, the stream the accelerator reads")
     channels_last = to_channels_last(g)
     check_tensor_sizes(channels_last, max_tensor_elems)
     if has_quantizers(g):

@@ -221,6 +221,9 @@ class _Integerizer:
                             "(a Quant/BipolarQuant or DequantizeLinear on the weight)")
         w = node.params["weight"].astype(np.float64)
         s_w = np.asarray(grid["scale"], np.float64)
+        if not (s_w != 0).all():  # Gemm alpha = 0, or a zero quantizer scale: no codes to recover
+            self.fail(node, f"weight scale is 0 on {int((s_w == 0).sum())} of {s_w.size} rows (a zero quantizer "
+                            "scale or Gemm alpha); supported: non-zero weight scales")
         wq = np.rint(w / s_w[:, None])
         if not np.allclose(wq * s_w[:, None], w, rtol=1e-5, atol=0):
             self.fail(node, "weights are not on their quantizer's grid")

@@ -265,3 +265,39 @@ def test_broadcasting_op_between_layer_and_quantizer(tmp_path):
     m.graph.output.append(helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 4]))
     onnx.save(m, str(path))
     _refused(path, compile_it=True)
+
+
+def test_gemm_alpha_zero_on_quantized_weights(tmp_path):
+    """RuntimeWarning: invalid value encountered in divide (alpha 0 makes the weight scale 0,
+    and the codes 0 / 0)."""
+    _refused(_qonnx_layer(tmp_path, alpha=0.0), "node 'fc'", "weight scale is 0", compile_it=True)
+
+
+def test_second_graph_input(tmp_path):
+    """KeyError: "missing input 'extra'" (calibration feeds the first input only)."""
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="r")]
+    path = _save(tmp_path, nodes, [])
+    m = onnx.load(str(path))
+    m.graph.input.append(helper.make_tensor_value_info("extra", TensorProto.FLOAT, [1]))
+    onnx.save(m, str(path))
+    _refused(path, "2 inputs ('x', 'extra')", "one input", compile_it=True)
+
+
+@pytest.mark.rtl
+def test_unsigned_weight_quantizer(tmp_path):
+    """ValueError: layer mvu0: weights outside int2 (codes 0..3 of an unsigned 2-bit weight
+    quantizer need a 3-bit signed weight in the unit)."""
+    from hwcomp.simulate import simulate_build
+
+    path = _qonnx_layer(tmp_path)
+    m = onnx.load(str(path))
+    for n in m.graph.node:
+        if n.name == "qw":
+            next(a for a in n.attribute if a.name == "signed").i = 0
+    onnx.save(m, str(path))
+    res = compile_model(path, tmp_path / "b")
+    layer = res.report["layers"][0]
+    assert layer["weight_bits"] == 3 * layer["rows"] * layer["cols"]  # int<3> weights in the unit
+    x = np.random.default_rng(1).normal(0, 1, (8, 4)).astype(np.float32)
+    sim = simulate_build(tmp_path / "b", (x, None))
+    assert sim["bit_exact"], sim["first_mismatches"]

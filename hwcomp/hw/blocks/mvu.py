@@ -126,7 +126,10 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
     out_width = out.width
     if xnor and "thresholds" not in node.params:
         out_width = wp.shape[1].bit_length()  # the unit's popcount port: clog2(SF*SIMD + 1) bits
-    bipolar, weight_width = bool(a.get("weight_bipolar", False)), 1 if xnor else a["weight_dtype"].width
+    wt = a["weight_dtype"]
+    # The unit's weights are signed: unsigned codes (a quantizer with signed=0) take one bit more.
+    signed_width = wt.width if wt.signed or wt.is_bipolar else wt.width + 1
+    bipolar, weight_width = bool(a.get("weight_bipolar", False)), 1 if xnor else signed_width
     if bipolar and (len(slots) < padded or rows_p > rows):
         # Padding columns inside [0, cols) (tail lanes of each position) would weigh -1, since the
         # unit masks only columns >= COLS, and padded rows (PE not dividing the rows) would
