@@ -77,8 +77,8 @@ def _join_transposes(graph: Graph) -> tuple[Graph, bool]:
             attrs["axis"] = perm[join.attrs["axis"]]
         mid = g.unique_name(f"{join.name}_pre")
         inner = Node(join.name, join.op, (srcs[0].inputs[0], srcs[1].inputs[0]), (mid,), attrs)
-        for s in srcs:
-            g.remove_node(s.name)
+        for name in dict.fromkeys(s.name for s in srcs):  # x + x: one Transpose feeds both inputs
+            g.remove_node(name)
         g.replace_node(join.name, inner)
         g.tensors[mid] = join.op.infer(inner, g)[0]
         g.add_node(Node(g.unique_name(f"{join.name}_transpose"), Transpose, (mid,), join.outputs, {"perm": perm}))

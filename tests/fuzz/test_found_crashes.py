@@ -301,3 +301,21 @@ def test_unsigned_weight_quantizer(tmp_path):
     x = np.random.default_rng(1).normal(0, 1, (8, 4)).astype(np.float32)
     sim = simulate_build(tmp_path / "b", (x, None))
     assert sim["bit_exact"], sim["first_mismatches"]
+
+
+def test_add_of_a_tensor_to_itself_after_a_conv(tmp_path):
+    """KeyError: '..._to_nchw' (both inputs of the Add come through one Transpose, which
+    was removed twice). x + x streams as a fork into the add."""
+    rng = np.random.default_rng(0)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["h"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["h", "h"], ["s"], name="double"),
+             helper.make_node("Relu", ["s"], ["r"], name="relu"),
+             helper.make_node("Flatten", ["r"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "w2"], ["y"], name="fc", transB=1)]
+    path = _save(tmp_path, nodes, [_t("w", rng.normal(0, .5, (2, 1, 3, 3))), _t("w2", rng.normal(0, .5, (4, 32)))],
+                 x_shape=(1, 1, 4, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.filterwarnings("ignore", "no calibration data")
+        res = compile_model(path, tmp_path / "b")
+    assert any(b["kind"] == "AddBlock" for b in res.report["blocks"]), [b["kind"] for b in res.report["blocks"]]
