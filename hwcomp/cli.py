@@ -95,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--simulator", choices=SIMULATORS, default=SIMULATORS[0],
                    help="RTL simulator (icarus: slower, a second opinion on the same testbench)")
     sub.add_parser("selftest", help="check the simulation toolchain (and warm its build cache)")
+    d = sub.add_parser("devices", help="list the FPGA devices hwcomp knows (resources from the data sheets)")
+    d.add_argument("--json", action="store_true", help="print them as JSON")
     return p
 
 
@@ -158,6 +160,13 @@ def _terminated(signum, frame):
     raise KeyboardInterrupt  # unwinds like Ctrl-C, so staged build directories are removed
 
 
+def _devices(args) -> int:
+    from hwcomp.devices import DEVICES, format_devices
+
+    print(json.dumps([d.as_dict() for d in DEVICES.values()], indent=1) if args.json else format_devices())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Exit status: 0 done, 1 a simulation that is not bit-exact, 2 a user error
     (HwcompError, one line), 130 interrupted (Ctrl-C or SIGTERM)."""
@@ -167,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there only
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
-        commands = {"inspect": _inspect, "compile": _compile, "simulate": _simulate, "selftest": _selftest}
+        commands = {"inspect": _inspect, "compile": _compile, "simulate": _simulate, "selftest": _selftest,
+                    "devices": _devices}
         return commands[args.cmd](args)
     except HwcompError as e:
         print(f"hwcomp: error: {e}", file=sys.stderr)
