@@ -139,7 +139,8 @@ def quantize_weights(w: np.ndarray, width: int, per_channel: bool = False) -> tu
     """Codes, the weight type (its frac is the finest row's) and each row's left shift onto it:
     row r's codes mean q * 2^-(frac - shift[r])."""
     frac = row_formats(w, width, per_channel)
-    wt = Fixed(width, int(frac.max(initial=0)), True)
+    # frac may be negative (weights above 2^(width-1)): no floor at 0, or every row would shift
+    wt = Fixed(width, int(frac.max()) if frac.size else 0, True)
     codes = np.rint(np.asarray(w, dtype=np.float64) * 2.0 ** frac[:, None])
     return np.clip(codes, wt.min_int, wt.max_int).astype(np.int64), wt, wt.frac - frac
 

@@ -183,3 +183,18 @@ def test_residual_add_takes_the_type_a_later_concat_needs(tmp_path) -> None:
     concat = next(n for n in q.nodes() if n.op is Concat)
     assert not [n for n in q.nodes() if n.op is Requantize and producers[n.inputs[0]].op is not Relu]
     assert q.tensors[add.outputs[0]].dtype == q.tensors[concat.outputs[0]].dtype
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_weights_above_the_integer_range_take_a_negative_frac(per_channel):
+    """Found by make fuzz (a w2a8 CNN's logits layer): weights near 3 at 2 bits need a
+    negative frac; the weight type was floored at frac 0, which shifted every row and left
+    the logits layer, which must keep one format, with a row shift."""
+    w = np.array([[2.9, -3.1], [1.2, 0.4], [3.0, 0.1]])
+    codes, wt, shift = quantize_weights(w, 2, per_channel)
+    assert wt.frac - int(shift.max()) < 0  # the coarsest row's format is above the integers
+    if not per_channel:
+        assert not shift.any()
+    assert int(shift.min()) == 0  # the finest row sits on the type's own binary point
+    step = 2.0 ** -(wt.frac - shift)[:, None]
+    assert np.all(np.abs(codes * step - w) <= step)  # within a step (saturation included)
