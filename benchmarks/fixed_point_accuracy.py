@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:
 from hwcomp.compile import float_pipeline, hardware_pipeline, shape_batch  # noqa: E402
 from hwcomp.ir.execute import execute  # noqa: E402
 from hwcomp.passes.quantize import QuantConfig  # noqa: E402
+from hwcomp.train.finetune import finetune  # noqa: E402
 
 SEED = 2024
 ODD_WIDTHS = (9, 15, 21, 27, 33, 41, 53, 67, 85, 101, 127)
@@ -109,20 +110,11 @@ def inputs(arch: Arch, x: np.ndarray) -> np.ndarray:
 
 
 def train(arch: Arch, data: dict, seed: int = 0) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    torch.set_num_threads(1)  # same weights on every run
+    torch.manual_seed(seed)  # the initial weights
     model = make_model(arch)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    xt, yt = torch.from_numpy(inputs(arch, data["x_train"])), torch.from_numpy(data["y_train"])
-    gen = torch.Generator().manual_seed(seed)
-    for _ in range(arch.epochs):
-        perm = torch.randperm(len(xt), generator=gen)
-        for i in range(0, len(xt), 64):
-            idx = perm[i:i + 64]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx]).backward()
-            opt.step()
-    return model.eval()
+    finetune(model, inputs(arch, data["x_train"]), data["y_train"], epochs=arch.epochs, lr=3e-3, seed=seed,
+             weight_decay=1e-4, cosine=False, log=None)  # threads=1: same weights on every run
+    return model
 
 
 def export(arch: Arch, model: torch.nn.Module, path: Path) -> Path:
