@@ -142,11 +142,26 @@ def fold_at(graph: Graph, target: int) -> Folding:
         raise HwcompError(f"target initiation interval {target} cycles cannot be met by {e.node!r}") from None
 
 
-def _feasible(graph: Graph, target: int) -> Folding | None:
+def feasible_folding(graph: Graph, target: int) -> Folding | None:
+    """The fewest-lanes folding meeting `target`, or None when no folding does."""
     try:
         return Walk(graph, target).run()
     except _Infeasible:
         return None
+
+
+def slowest_folding(graph: Graph) -> Folding:
+    """Every block at its fewest lanes: the least hardware any folding has."""
+    return Walk(graph, 1 << 62).run()   # an integer target: candidates divide by it
+
+
+def fastest_target(graph: Graph) -> int:
+    """The smallest target any folding meets (every block at its most lanes)."""
+    lo, hi = 0, slowest_folding(graph).ii   # lo is never met, hi always is
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if feasible_folding(graph, mid) is not None else (mid, hi)
+    return hi
 
 
 def default_target(graph: Graph, region: list[Node]) -> int:
@@ -161,21 +176,21 @@ def balanced_folding(graph: Graph, target_ii: int | None = None) -> Folding:
     if target_ii:
         return fold_at(graph, target_ii)
     target = default_target(graph, Builder(graph, plan_only=True).region)
-    best = _feasible(graph, target)
+    best = feasible_folding(graph, target)
     if best is None:  # a block cannot reach 64 lanes' worth: the tightest target that works
         lo, hi = target, target * 2
-        while (best := _feasible(graph, hi)) is None:
+        while (best := feasible_folding(graph, hi)) is None:
             lo, hi = hi, hi * 2
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            f = _feasible(graph, mid)
+            f = feasible_folding(graph, mid)
             lo, hi, best = (lo, mid, f) if f is not None else (mid, hi, best)
         target = hi
     # Odd sizes waste cycles on padding: among slightly tighter targets, prefer the
     # best PE utilization at a similar lane count.
     lanes = _lanes(best)
     for t in sorted({int(target * (1 - k / 50)) for k in range(1, 6)}, reverse=True):
-        f = _feasible(graph, t) if t >= 1 else None
+        f = feasible_folding(graph, t) if t >= 1 else None
         if f is None:
             break
         if f.ideal_ii / f.ii > best.ideal_ii / best.ii + 1e-9 and _lanes(f) <= lanes * 1.15:

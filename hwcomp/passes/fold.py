@@ -16,8 +16,9 @@ def choose_folding(graph: Graph, target_ii: int | None = None, pe_simd=None) -> 
     return balanced_folding(graph, target_ii)
 
 
-def fold(graph: Graph, target_ii: int | None = None, pe_simd=None) -> Graph:
-    folding = choose_folding(graph, target_ii, pe_simd)
+def fold(graph: Graph, target_ii: int | None = None, pe_simd=None, folding: Folding | None = None) -> Graph:
+    """Apply `folding` (one chosen elsewhere, e.g. to fit a device), else the folder's choice."""
+    folding = folding or choose_folding(graph, target_ii, pe_simd)
     g = graph.copy()
     for node in g.nodes():
         knobs = folding.blocks.get(node.name, {})
