@@ -1,0 +1,218 @@
+"""The sections of report.html as plain data: every number formatted here, so
+the template only substitutes and loops. Each function takes the build's
+files as dicts (report.json; sim.json, resources.json or design.json, None
+when absent) and returns that section's context, charts included as SVG."""
+from __future__ import annotations
+
+from hwcomp.devices import device as find_device
+from hwcomp.errors import HwcompError
+from hwcomp.report import plots
+from hwcomp.report.pipeline_plot import pipeline_chart
+
+RESOURCES = ("lut", "ff", "dsp", "bram18")
+DASH = "\u2013"
+
+
+def num(v, digits: int = 0) -> str:
+    """1234 and 1234.0 -> '1,234'; 0.25 -> '0.3' at digits=1; None -> a dash."""
+    if v is None:
+        return DASH
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int) or float(v).is_integer():
+        return f"{int(v):,}"
+    return f"{v:,.{digits}f}"
+
+
+def pct(v) -> str:
+    return DASH if v is None else f"{100 * v:.1f}%"
+
+
+def ratio(v) -> str:
+    return DASH if v is None else f"{v:.2f}\u00d7".replace(".00\u00d7", "\u00d7")
+
+
+def kv(label: str, value: str) -> dict:
+    return {"label": label, "value": value}
+
+
+def _option_rows(options: dict) -> list[dict]:
+    named = {"bits": "bits", "quantization": "quantization", "target_ii": "target II", "device": "device",
+             "clock_mhz": "clock (MHz)", "clock": "clock (MHz)", "max_util": "utilization ceiling",
+             "target_fps": "target images/s", "edge_bits": "first/last layer bits", "fold": "folding given"}
+    rows = []
+    for key in sorted(options, key=lambda k: (k not in named, list(named).index(k) if k in named else 0, k)):
+        v = options[key]
+        if v is None and key not in ("target_ii",):
+            continue
+        text = "automatic (fastest)" if key == "target_ii" and v is None else (
+            num(v) if isinstance(v, (int, float)) else str(v))
+        rows.append(kv(named.get(key, key.replace("_", " ")), text))
+    return rows
+
+
+def _clock(report: dict, synth: dict | None) -> tuple[float | None, str]:
+    o = report.get("options", {})
+    for key in ("clock_mhz", "clock"):
+        if isinstance(o.get(key), (int, float)):
+            return float(o[key]), "the target clock"
+    if synth and isinstance(synth.get("fmax_mhz"), (int, float)):
+        return float(synth["fmax_mhz"]), "the placed design's Fmax"
+    return None, ""
+
+
+def summary(report: dict, sim: dict | None, synth: dict | None, design: dict | None) -> dict:
+    t, s = report["totals"], report["stream"]
+    cards = [{"title": "Initiation interval", "value": f"{num(t['expected_ii_cycles'])} cycles",
+              "note": f"ideal {num(t['ideal_ii_cycles'], 1)}, PE utilization {pct(t['expected_pe_utilization'])}"}]
+    mhz, source = _clock(report, synth)
+    if mhz:
+        cards.append({"title": "Throughput", "value": f"{num(mhz * 1e6 / t['expected_ii_cycles'])} images/s",
+                      "note": f"at {num(mhz, 1)} MHz ({source})"})
+    if sim is not None:
+        cards.append({"title": "Accuracy (RTL)", "value": pct(sim.get("accuracy_rtl")) if sim.get("accuracy_rtl")
+                      is not None else "no labels", "note": f"float {pct(sim.get('accuracy_float'))}, fixed "
+                      f"{pct(sim.get('accuracy_fixed'))}, {num(sim['samples'])} samples"})
+        cards.append({"title": "Bit-exact", "value": "yes" if sim["bit_exact"] else "NO",
+                      "note": f"{num(sim['mismatches'])} of {num(sim['samples'])} samples differ from the IR executor",
+                      "state": "good" if sim["bit_exact"] else "bad"})
+    cards.append({"title": "Weights", "value": f"{num(t['weight_bits'] / 8192, 1)} KiB",
+                  "note": f"{num(t['weight_bits'])} bits, {ratio(t['compression_vs_float32'])} smaller than float32"})
+    res = report.get("resources")
+    if res:
+        cards.append({"title": "Resources (estimate)", "value": f"{num(res.get('lut'))} LUT",
+                      "note": f"{num(res.get('ff'))} FF, {num(res.get('dsp'))} DSP, {num(res.get('bram18'), 1)} BRAM18"})
+    design_rows = [kv("model", report["model"]), kv("top module", report["top"])] + _option_rows(report["options"])
+    design_rows += [
+        kv("blocks / layers", f"{num(t['blocks'])} / {num(t['layers'])}"),
+        kv("MACs per image", num(t["macs"])),
+        kv("lanes (PE\u00d7SIMD)", num(t["lanes"])),
+        kv("II expected / ideal", f"{num(t['expected_ii_cycles'])} / {num(t['ideal_ii_cycles'], 1)} cycles"),
+        kv("PE utilization", pct(t["expected_pe_utilization"])),
+        kv("bottleneck block", t["bottleneck"]),
+        kv("input stream", f"{s['in_lanes']}\u00d7{s['in_element']} per beat, {num(s['in_beats'])} beats per image "
+                           f"(s_axis {s['s_axis_tdata_bits']} bits)"),
+        kv("output stream", f"{s['out_lanes']}\u00d7{s['out_element']} per beat, {num(s['out_beats'])} beats per "
+                            f"image (m_axis {s['m_axis_tdata_bits']} bits)"),
+    ]
+    if design is not None:
+        design_rows.append(kv("Verilog sources", num(len(design.get("sources", ())))))
+    sim_rows = []
+    if sim is not None:
+        ii = sim.get("ii_cycles")
+        sim_rows = [
+            kv("simulator", str(sim.get("simulator", DASH))),
+            kv("samples", num(sim["samples"])),
+            kv("accuracy float / fixed / RTL", " / ".join(pct(sim.get(k)) for k in
+                                                          ("accuracy_float", "accuracy_fixed", "accuracy_rtl"))),
+            kv("bit-exact", f"{'yes' if sim['bit_exact'] else 'NO'} ({num(sim['mismatches'])} mismatches)"),
+            kv("II measured / expected / ideal", f"{num(ii, 1) if ii is not None else 'n/a (one sample)'} / "
+                                                 f"{num(sim.get('expected_ii_cycles'))} / "
+                                                 f"{num(sim.get('ideal_ii_cycles'), 1)} cycles"),
+            kv("latency", f"{num(sim.get('latency_cycles'))} cycles"),
+            kv("stall probability", num(sim.get("stall_prob"), 2)),
+        ]
+    for c in cards:
+        c["state"] = f" {c['state']}" if "state" in c else ""
+    return {"cards": cards, "design": design_rows, "sim": sim_rows}
+
+
+def cycles(report: dict, sim: dict | None) -> dict:
+    t = report["totals"]
+    ideal = {l["module"]: l["ideal_cycles"] for l in report["layers"]}
+    stages = [{"label": f"{n['name']} ({plots.short_kind(n['kind'])})", "kind": n["kind"], "cycles": n["cycles"],
+               "ideal": ideal.get(n["name"]), "bottleneck": n["name"] == t["bottleneck"]}
+              for n in report["pipeline"]["nodes"]]
+    measured = sim.get("ii_cycles") if sim else None
+    return {"chart": plots.cycles_chart(stages, t["expected_ii_cycles"], t["ideal_ii_cycles"], measured)}
+
+
+def _capacity(res: dict) -> tuple[dict | None, str]:
+    dev = res.get("device")
+    if isinstance(dev, dict):
+        return {k: dev.get(k) for k in RESOURCES}, str(dev.get("name", "the device"))
+    if isinstance(dev, str):
+        try:
+            return find_device(dev).as_dict(), dev
+        except HwcompError:
+            return None, dev
+    return None, "no device"
+
+
+def _fraction(res: dict, cap: dict | None, k: str):
+    util = res.get("utilization")
+    if isinstance(util, dict) and isinstance(util.get(k), (int, float)):
+        return float(util[k])
+    if cap and cap.get(k) and isinstance(res.get(k), (int, float)):
+        return res[k] / cap[k]
+    return None
+
+
+def resources(report: dict, synth: dict | None) -> dict:
+    est = report.get("resources") or None
+    if est is None and synth is None:
+        return {"present": False, "note": "No resource estimate in this report: report.json has no `resources` "
+                                          "section, and `hwcomp estimate` has not written resources.json."}
+    cap, dev_name = _capacity(est or synth)
+    totals, util_rows = [], []
+    for k in RESOURCES:
+        e, s = (est or {}).get(k), (synth or {}).get(k)
+        fe, fs = _fraction(est, cap, k) if est else None, _fraction(synth, cap, k) if synth else None
+        totals.append([plots.RESOURCE_LABELS[k], num(e, 1), num(s, 1), num(cap.get(k), 1) if cap else DASH,
+                       pct(fe), pct(fs)])
+        if fe is not None or fs is not None:
+            util_rows.append({"label": plots.RESOURCE_LABELS[k], "estimate": fe, "synth": fs})
+    kinds = {n["name"]: n["kind"] for n in report["pipeline"]["nodes"]}
+    per_block = [{"name": name, "kind": kinds.get(name, ""), **{k: v.get(k) for k in RESOURCES}}
+                 for name, v in ((est or {}).get("per_block") or {}).items()]
+    per_module = [[name] + [num(v.get(k), 1) for k in RESOURCES]
+                  for name, v in sorted(((synth or {}).get("per_module") or {}).items())]
+    extra = [kv("Fmax", f"{num(synth['fmax_mhz'], 1)} MHz")] if synth and synth.get("fmax_mhz") is not None else []
+    return {
+        "present": True,
+        "device": dev_name,
+        "has_estimate": est is not None,
+        "has_synth": synth is not None,
+        "totals": totals,
+        "extra": extra,
+        "utilization_chart": plots.utilization_chart(util_rows) if util_rows else None,
+        "block_chart": plots.resource_bars(per_block, RESOURCES)
+        if any(b[k] is not None for b in per_block for k in RESOURCES) else None,
+        "per_block": [[b["name"], plots.short_kind(b["kind"])] + [num(b[k], 1) for k in RESOURCES] for b in per_block],
+        "per_module": per_module,
+    }
+
+
+def storage(report: dict) -> dict:
+    layers = [{"name": l["name"], "dtype": l["weight_dtype"], "bits": l["weight_bits"],
+               "float_bits": l["float_weight_bits"], "ratio": ratio(l["float_weight_bits"] / l["weight_bits"])}
+              for l in report["layers"]]
+    t = report["totals"]
+    rows = [[l["name"], l["dtype"], num(l["bits"]), num(l["float_bits"]), l["ratio"]] for l in layers]
+    total = ["total", "", num(t["weight_bits"]), num(sum(l["float_bits"] for l in layers)),
+             ratio(t["compression_vs_float32"])]
+    extra = []
+    for key, v in sorted((report.get("storage") or {}).items()):
+        if isinstance(v, dict):
+            extra += [kv(f"{key} {k}", num(x, 3) if isinstance(x, float) else str(x)) for k, x in sorted(v.items())
+                      if not isinstance(x, (dict, list))]
+        elif not isinstance(v, list):
+            extra.append(kv(key.replace("_", " "), num(v, 3) if isinstance(v, float) else num(v) if isinstance(v, int)
+                            else str(v)))
+    return {"rows": rows, "total": total, "extra": extra, "chart": plots.storage_chart(layers)}
+
+
+def folding(report: dict) -> dict:
+    rows = [[l["name"], l["module"], f"{l['rows']}\u00d7{l['cols']}", num(l["pe"]), num(l["simd"]), num(l["nf"]),
+             num(l["sf"]), num(l["cycles"]), num(l["ideal_cycles"], 1), pct(l["ideal_cycles"] / l["cycles"])]
+            for l in report["layers"]]
+    f = report.get("folding") or {}
+    lanes = [[node, num(k["lanes"])] for node, k in sorted((f.get("blocks") or {}).items()) if "lanes" in k]
+    return {"rows": rows, "lanes": lanes, "input_lanes": num(f.get("input_lanes"))}
+
+
+def pipeline(report: dict) -> dict:
+    p = report["pipeline"]
+    bottleneck = report["totals"]["bottleneck"]
+    rows = [[n["name"], plots.short_kind(n["kind"]), n["summary"], num(n["cycles"])] for n in p["nodes"]]
+    return {"chart": pipeline_chart(p, report["stream"], bottleneck), "rows": rows, "bottleneck": bottleneck}
