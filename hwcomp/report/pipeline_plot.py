@@ -1,10 +1,9 @@
 """The pipeline picture of report.html: report.json's `pipeline` (blocks and
 the streams between them) drawn left to right in stream order.
 
-Columns are the longest path from the input (networkx's topological order),
-so parallel branches of a fork stack in one column. A long chain wraps onto
-the next row rather than shrinking every label; the wrapping stream is drawn
-down and back to the row's start."""
+Columns are the longest path from the input (networkx's topological order);
+each fork's branches run on tracks one below the other. A long chain wraps
+onto the next row rather than shrinking every label."""
 from __future__ import annotations
 
 import matplotlib
@@ -16,38 +15,60 @@ from hwcomp.report.plots import ACCENT, INK, MUTED, STYLE, kind_colors, new_figu
 
 IN, OUT = "\0s_axis", "\0m_axis"   # the top's ports; no stage name starts with NUL
 MAX_COLUMNS = 6
-BOX_W, BOX_H = 0.74, 0.56          # in column / row units
-COL_IN, ROW_IN = 1.55, 1.05        # inches per column and per row
+ROW_GAP = 0.45                     # between wrapped rows, in tracks
+BOX_W, BOX_H = 0.72, 0.56          # in column / track units
+COL_IN, ROW_IN = 1.6, 1.0          # inches per column and per track
 
 
-def layout(pipeline: dict) -> tuple[dict[str, tuple[float, float]], int, int]:
-    """Stage -> (x, y); the columns per row and the number of rows."""
+def layout(pipeline: dict) -> dict[str, tuple[float, float]]:
+    """Stage -> (x, y): x the column within its row, y grows downwards."""
     g = nx.DiGraph()
     g.add_nodes_from([IN] + [n["name"] for n in pipeline["nodes"]] + [OUT])
     for e in pipeline["edges"]:
         g.add_edge(e["from"] or IN, e["to"] or OUT)
     depth: dict[str, int] = {}
+    track: dict[str, int] = {}
+    taken: set[tuple[int, int]] = set()
     for n in nx.topological_sort(g):
-        depth[n] = max((depth[p] + 1 for p in g.predecessors(n)), default=0)
-    columns: dict[int, list[str]] = {}
-    for n in g.nodes:          # insertion order: stages in build order
-        columns.setdefault(depth[n], []).append(n)
-    width = max(columns) + 1
-    per_row = min(width, MAX_COLUMNS)
-    band = max(len(c) for c in columns.values())
-    pos = {}
-    for d, names in columns.items():
-        for k, n in enumerate(names):
-            pos[n] = (d % per_row, (d // per_row) * (band + 0.35) + k - (len(names) - 1) / 2)
-    rows = -(-width // per_row)
-    return pos, per_row, rows
+        preds = list(g.predecessors(n))
+        depth[n] = max((depth[p] + 1 for p in preds), default=0)
+        # A branch keeps its track; a fork's k-th output goes k tracks down; a join takes the upper one.
+        t = track[preds[0]] + list(g.successors(preds[0])).index(n) if len(preds) == 1 else \
+            min((track[p] for p in preds), default=0)
+        while (depth[n], t) in taken:
+            t += 1
+        taken.add((depth[n], t))
+        track[n] = t
+    starts = _row_starts(g, depth)
+    row = {c: max(i for i, s in enumerate(starts) if s <= c) for c in range(max(depth.values()) + 1)}
+    top = [0.0]
+    for r in range(1, len(starts)):
+        top.append(top[-1] + 1 + ROW_GAP + max(track[n] for n in g.nodes if row[depth[n]] == r - 1))
+    return {n: (depth[n] - starts[row[depth[n]]], top[row[depth[n]]] + track[n]) for n in g.nodes}
+
+
+def _row_starts(g: nx.DiGraph, depth: dict[str, int]) -> list[int]:
+    """The first column of each row. A row ends after at most MAX_COLUMNS columns, at a
+    column one stream alone leaves (never inside a fork's branches); without one the
+    row grows until there is."""
+    last = max(depth.values())
+    single = [sum(depth[u] <= c < depth[v] for u, v in g.edges) == 1 for c in range(last)]
+    starts = [0]
+    while last - starts[-1] + 1 > MAX_COLUMNS:
+        cuts = [c for c in range(starts[-1], last) if single[c]]
+        fits = [c for c in cuts if c - starts[-1] + 1 <= MAX_COLUMNS]
+        if not cuts:
+            break
+        starts.append((fits[-1] if fits else cuts[0]) + 1)
+    return starts
 
 
 def pipeline_chart(pipeline: dict, stream: dict, bottleneck: str | None) -> str:
-    pos, per_row, rows = layout(pipeline)
+    pos = layout(pipeline)
+    per_row = max(x for x, _ in pos.values()) + 1
     ys = [y for _, y in pos.values()]
     with matplotlib.rc_context(STYLE):
-        fig = new_figure(COL_IN * per_row, ROW_IN * (max(ys) - min(ys) + 1))
+        fig = new_figure(COL_IN * per_row, ROW_IN * (max(ys) - min(ys) + 1.1))
         ax = fig.add_subplot()
         ax.set_axis_off()
         ax.set_xlim(-0.5, per_row - 0.5)
@@ -83,17 +104,21 @@ def _port(ax, xy, name: str, width: str) -> None:
 
 
 def _edge(ax, a, b, label: str) -> None:
+    """Right side to left side, turning between columns so it never crosses a block; a
+    stream wrapping onto the next row runs down, back to the row's start, and down."""
     (x0, y0), (x1, y1) = a, b
-    style = dict(arrowstyle="-|>", mutation_scale=9, color="#555555", linewidth=1.0, zorder=1)
-    if x1 > x0:    # same row, or a branch: leave the right side, enter the left side
-        ax.add_patch(FancyArrowPatch((x0 + BOX_W / 2, y0), (x1 - BOX_W / 2, y1),
-                                     connectionstyle="arc3,rad=0" if y0 == y1 else "angle3,angleA=0,angleB=0",
-                                     shrinkA=0, shrinkB=0, **style))
-        lx, ly = (x0 + x1) / 2, (y0 + y1) / 2 - 0.12
-    else:          # wraps onto the next row: down, back to the row's start, down again
-        mid = (y0 + y1) / 2
+    if x1 > x0 and y0 == y1:
+        verts = [(x0 + BOX_W / 2, y0), (x1 - BOX_W / 2, y1)]
+        lx, ly = (x0 + x1) / 2, y0 - 0.11
+    elif x1 > x0:   # into a branch: turn right after the source; out of one: right before the target
+        xm = x0 + 0.5 if y1 > y0 else x1 - 0.5
+        verts = [(x0 + BOX_W / 2, y0), (xm, y0), (xm, y1), (x1 - BOX_W / 2, y1)]
+        lx, ly = xm, (y0 + y1) / 2
+    else:
+        mid = y1 - BOX_H / 2 - ROW_GAP / 2 - 0.04
         verts = [(x0, y0 + BOX_H / 2), (x0, mid), (x1, mid), (x1, y1 - BOX_H / 2)]
-        ax.add_patch(FancyArrowPatch(path=Path(verts, [Path.MOVETO] + [Path.LINETO] * 3), **style))
-        lx, ly = (x0 + x1) / 2, mid - 0.08
+        lx, ly = (x0 + x1) / 2, mid - 0.09
+    ax.add_patch(FancyArrowPatch(path=Path(verts, [Path.MOVETO] + [Path.LINETO] * (len(verts) - 1)),
+                                 arrowstyle="-|>", mutation_scale=9, color="#555555", linewidth=1.0, zorder=1))
     ax.text(lx, ly, label, ha="center", va="center", fontsize=6.8, color=MUTED, zorder=3,
             bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none"))

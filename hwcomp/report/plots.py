@@ -6,6 +6,7 @@ so nothing global is touched and no display backend is needed."""
 from __future__ import annotations
 
 import io
+import re
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -62,12 +63,15 @@ def short_kind(kind: str) -> str:
 
 
 def to_svg(fig: Figure) -> str:
-    """The figure as an <svg> element (no XML prolog), scaled by the page's CSS."""
+    """The figure as an <svg> element for an HTML page, scaled by the page's CSS. The XML
+    prolog, the RDF metadata and the namespace declarations go: HTML's parser knows svg
+    and xlink:href, and the page then names no URL at all."""
     buf = io.StringIO()
     with matplotlib.rc_context(STYLE):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
-    return text[text.index("<svg"):].strip()
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text[text.index("<svg"):], flags=re.S)
+    return re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text).strip()
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -75,22 +79,35 @@ def new_figure(width: float, height: float) -> Figure:
         return Figure(figsize=(width, height), layout="constrained")
 
 
+WIDTH = 10.0   # inches: the page's content width; narrower screens scale the SVG down
+
+
 def _bar_height(n: int) -> float:
-    return 0.9 + 0.27 * n
+    return 1.1 + 0.27 * n
+
+
+def _value(ax, x: float, y: float, text: str) -> None:
+    """A bar's number just past its end, on white so a line behind it stays readable."""
+    ax.annotate(text, (x, y), xytext=(6, 0), textcoords="offset points", va="center", ha="left", fontsize=7.5,
+                color=INK, bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none"), zorder=4)
+
+
+def _legend(fig: Figure, handles: list) -> None:
+    fig.legend(handles=handles, loc="outside upper right", ncols=len(handles), fontsize=7.5)
 
 
 def cycles_chart(stages: list[dict], ii: float, ideal_ii: float, measured_ii: float | None) -> str:
     """Horizontal bars, one per stage in stream order: its cycles per image, the
     layers' ideal MACs/(PE*SIMD) as a marker, the II as a line."""
     with matplotlib.rc_context(STYLE):
-        fig = new_figure(7.6, _bar_height(len(stages)))
+        fig = new_figure(WIDTH, _bar_height(len(stages)))
         ax = fig.add_subplot()
         ys = list(range(len(stages)))
         for y, s in zip(ys, stages):
             fill, edge = kind_colors(s["kind"])
             ax.barh(y, s["cycles"], height=0.62, color=fill, edgecolor=ACCENT if s["bottleneck"] else edge,
                     linewidth=1.6 if s["bottleneck"] else 0.8)
-            ax.text(s["cycles"], y, f"  {s['cycles']:,}", va="center", ha="left", fontsize=7.5, color=INK)
+            _value(ax, max(s["cycles"], s["ideal"] or 0), y, f"{s['cycles']:,}")
         ideal = [(y, s["ideal"]) for y, s in zip(ys, stages) if s["ideal"] is not None]
         if ideal:
             ax.scatter([v for _, v in ideal], [y for y, _ in ideal], marker="D", s=18, color=INK, zorder=3)
@@ -109,7 +126,7 @@ def cycles_chart(stages: list[dict], ii: float, ideal_ii: float, measured_ii: fl
         ax.invert_yaxis()
         ax.set_xlabel("cycles per image")
         ax.set_xlim(0, max([s["cycles"] for s in stages] + [ii, measured_ii or 0]) * 1.12)
-        ax.legend(handles=handles, loc="lower right", fontsize=7.5)
+        _legend(fig, handles)
         return to_svg(fig)
 
 
@@ -119,7 +136,7 @@ RESOURCE_LABELS = {"lut": "LUT", "ff": "FF", "dsp": "DSP", "bram18": "BRAM18"}
 def resource_bars(blocks: list[dict], kinds: tuple[str, ...]) -> str:
     """One panel per resource type, the blocks as rows (None: no model, drawn empty)."""
     with matplotlib.rc_context(STYLE):
-        fig = new_figure(7.6, _bar_height(len(blocks)) + 0.2)
+        fig = new_figure(WIDTH, _bar_height(len(blocks)) + 0.2)
         axes = fig.subplots(1, len(kinds), sharey=True)
         ys = list(range(len(blocks)))
         for ax, kind in zip(axes, kinds):
@@ -140,7 +157,7 @@ def resource_bars(blocks: list[dict], kinds: tuple[str, ...]) -> str:
 def utilization_chart(rows: list[dict]) -> str:
     """Each resource's share of the device: the estimate and, when synthesized, Yosys' count."""
     with matplotlib.rc_context(STYLE):
-        fig = new_figure(7.6, 0.9 + 0.42 * len(rows))
+        fig = new_figure(WIDTH, 0.9 + 0.42 * len(rows))
         ax = fig.add_subplot()
         ys = list(range(len(rows)))
         has_synth = any(r["synth"] is not None for r in rows)
@@ -149,11 +166,10 @@ def utilization_chart(rows: list[dict]) -> str:
             if r["estimate"] is not None:
                 ax.barh(y - (h / 2 if has_synth else 0), 100 * r["estimate"], height=h, color="#d4e3f5",
                         edgecolor="#2c62a8", linewidth=0.8)
-                ax.text(100 * r["estimate"], y - (h / 2 if has_synth else 0), f"  {100 * r['estimate']:.1f}%",
-                        va="center", fontsize=7.5)
+                _value(ax, 100 * r["estimate"], y - (h / 2 if has_synth else 0), f"{100 * r['estimate']:.1f}%")
             if r["synth"] is not None:
                 ax.barh(y + h / 2, 100 * r["synth"], height=h, color="#d9efdc", edgecolor="#38844a", linewidth=0.8)
-                ax.text(100 * r["synth"], y + h / 2, f"  {100 * r['synth']:.1f}%", va="center", fontsize=7.5)
+                _value(ax, 100 * r["synth"], y + h / 2, f"{100 * r['synth']:.1f}%")
         ax.axvline(100, color=ACCENT, linewidth=1.1)
         top = max([100.0] + [100 * (r[k] or 0) for r in rows for k in ("estimate", "synth")])
         ax.set_xlim(0, top * 1.12)
@@ -164,25 +180,24 @@ def utilization_chart(rows: list[dict]) -> str:
         if has_synth:
             handles.append(Patch(facecolor="#d9efdc", edgecolor="#38844a", label="synthesized"))
         handles.append(Line2D([], [], color=ACCENT, label="device capacity"))
-        ax.legend(handles=handles, loc="lower right", fontsize=7.5)
+        _legend(fig, handles)
         return to_svg(fig)
 
 
 def storage_chart(layers: list[dict]) -> str:
     """Each layer's weight bits against the same weights in float32 (log scale: they differ by 4-32x)."""
     with matplotlib.rc_context(STYLE):
-        fig = new_figure(7.6, 0.9 + 0.5 * len(layers))
+        fig = new_figure(WIDTH, 0.9 + 0.5 * len(layers))
         ax = fig.add_subplot()
         ys = list(range(len(layers)))
         for y, l in zip(ys, layers):
             ax.barh(y - 0.19, l["float_bits"], height=0.36, color="#ececec", edgecolor="#7d7d7d", linewidth=0.8)
             ax.barh(y + 0.19, l["bits"], height=0.36, color="#d4e3f5", edgecolor="#2c62a8", linewidth=0.8)
-            ax.text(l["bits"], y + 0.19, f"  {l['ratio']}", va="center", fontsize=7.5)
+            _value(ax, l["bits"], y + 0.19, f"{l['ratio']} smaller")
         ax.set_xscale("log")
         ax.set_yticks(ys, [l["name"] for l in layers])
         ax.invert_yaxis()
         ax.set_xlabel("weight bits (log scale)")
-        ax.legend(handles=[Patch(facecolor="#ececec", edgecolor="#7d7d7d", label="float32"),
-                           Patch(facecolor="#d4e3f5", edgecolor="#2c62a8", label="in hardware")],
-                  loc="lower right", fontsize=7.5)
+        _legend(fig, [Patch(facecolor="#ececec", edgecolor="#7d7d7d", label="float32"),
+                      Patch(facecolor="#d4e3f5", edgecolor="#2c62a8", label="in hardware")])
         return to_svg(fig)
