@@ -151,8 +151,8 @@ def _fraction(res: dict, cap: dict | None, k: str):
 def resources(report: dict, synth: dict | None) -> dict:
     est = report.get("resources") or None
     if est is None and synth is None:
-        return {"present": False, "note": "No resource estimate in this report: report.json has no `resources` "
-                                          "section, and `hwcomp estimate` has not written resources.json."}
+        return {"present": False, "note": "No resource estimate in this report: report.json has no resources "
+                                          "section, and hwcomp estimate has not written resources.json."}
     cap, dev_name = _capacity(est or synth)
     totals, util_rows = [], []
     for k in RESOURCES:

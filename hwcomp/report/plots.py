@@ -12,6 +12,7 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 # Fill and edge colour of each block kind, shared by every chart and the pipeline picture.
 KIND_COLORS = {
@@ -92,6 +93,10 @@ def _value(ax, x: float, y: float, text: str) -> None:
                 color=INK, bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none"), zorder=4)
 
 
+def _thousands(ax) -> None:
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v == int(v) else f"{v:,.1f}"))
+
+
 def _legend(fig: Figure, handles: list) -> None:
     fig.legend(handles=handles, loc="outside upper right", ncols=len(handles), fontsize=7.5)
 
@@ -125,6 +130,7 @@ def cycles_chart(stages: list[dict], ii: float, ideal_ii: float, measured_ii: fl
         ax.set_yticks(ys, [s["label"] for s in stages])
         ax.invert_yaxis()
         ax.set_xlabel("cycles per image")
+        _thousands(ax)
         ax.set_xlim(0, max([s["cycles"] for s in stages] + [ii, measured_ii or 0]) * 1.12)
         _legend(fig, handles)
         return to_svg(fig)
@@ -142,12 +148,13 @@ def resource_bars(blocks: list[dict], kinds: tuple[str, ...]) -> str:
         for ax, kind in zip(axes, kinds):
             for y, b in zip(ys, blocks):
                 v = b[kind]
-                if v is None:
+                if not v:     # None: no model for this block; 0: nothing to draw
                     continue
                 fill, edge = kind_colors(b["kind"])
                 ax.barh(y, v, height=0.62, color=fill, edgecolor=edge, linewidth=0.8)
             ax.set_title(RESOURCE_LABELS[kind], fontsize=9, color=INK)
             ax.tick_params(axis="x", labelsize=7)
+            _thousands(ax)
             ax.set_xlim(left=0)
         axes[0].set_yticks(ys, [b["name"] for b in blocks])
         axes[0].invert_yaxis()
@@ -185,7 +192,7 @@ def utilization_chart(rows: list[dict]) -> str:
 
 
 def storage_chart(layers: list[dict]) -> str:
-    """Each layer's weight bits against the same weights in float32 (log scale: they differ by 4-32x)."""
+    """Each layer's weight bits against the same weights in float32."""
     with matplotlib.rc_context(STYLE):
         fig = new_figure(WIDTH, 0.9 + 0.5 * len(layers))
         ax = fig.add_subplot()
@@ -194,10 +201,11 @@ def storage_chart(layers: list[dict]) -> str:
             ax.barh(y - 0.19, l["float_bits"], height=0.36, color="#ececec", edgecolor="#7d7d7d", linewidth=0.8)
             ax.barh(y + 0.19, l["bits"], height=0.36, color="#d4e3f5", edgecolor="#2c62a8", linewidth=0.8)
             _value(ax, l["bits"], y + 0.19, f"{l['ratio']} smaller")
-        ax.set_xscale("log")
+        _thousands(ax)
+        ax.set_xlim(0, max(l["float_bits"] for l in layers) * 1.08)
         ax.set_yticks(ys, [l["name"] for l in layers])
         ax.invert_yaxis()
-        ax.set_xlabel("weight bits (log scale)")
+        ax.set_xlabel("weight bits")
         _legend(fig, [Patch(facecolor="#ececec", edgecolor="#7d7d7d", label="float32"),
                       Patch(facecolor="#d4e3f5", edgecolor="#2c62a8", label="in hardware")])
         return to_svg(fig)
