@@ -75,9 +75,9 @@ def to_svg(fig: Figure) -> str:
     return re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text).strip()
 
 
-def new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
     with matplotlib.rc_context(STYLE):
-        return Figure(figsize=(width, height), layout="constrained")
+        return Figure(figsize=(width, height), layout=layout)
 
 
 WIDTH = 10.0   # inches: the page's content width; narrower screens scale the SVG down
