@@ -36,18 +36,22 @@ def kv(label: str, value: str) -> dict:
     return {"label": label, "value": value}
 
 
+# The compile options a reader looks for first, in this order; any others follow by name.
+OPTION_LABELS = {"bits": "bits", "quantization": "quantization", "target_ii": "target II", "device": "device",
+                 "clock_mhz": "clock (MHz)", "clock": "clock (MHz)", "max_util": "utilization ceiling",
+                 "target_fps": "target images/s", "edge_bits": "first/last layer bits", "fold": "folding given"}
+
+
 def _option_rows(options: dict) -> list[dict]:
-    named = {"bits": "bits", "quantization": "quantization", "target_ii": "target II", "device": "device",
-             "clock_mhz": "clock (MHz)", "clock": "clock (MHz)", "max_util": "utilization ceiling",
-             "target_fps": "target images/s", "edge_bits": "first/last layer bits", "fold": "folding given"}
+    keys = [k for k in OPTION_LABELS if k in options] + sorted(k for k in options if k not in OPTION_LABELS)
     rows = []
-    for key in sorted(options, key=lambda k: (k not in named, list(named).index(k) if k in named else 0, k)):
+    for key in keys:
         v = options[key]
-        if v is None and key not in ("target_ii",):
-            continue
-        text = "automatic (fastest)" if key == "target_ii" and v is None else (
-            num(v) if isinstance(v, (int, float)) else str(v))
-        rows.append(kv(named.get(key, key.replace("_", " ")), text))
+        if key == "target_ii" and v is None:
+            rows.append(kv("target II", "automatic (fastest)"))
+        elif v is not None:
+            rows.append(kv(OPTION_LABELS.get(key, key.replace("_", " ")),
+                           f"{v:g}" if isinstance(v, float) else str(v)))
     return rows
 
 
@@ -70,9 +74,10 @@ def summary(report: dict, sim: dict | None, synth: dict | None, design: dict | N
         cards.append({"title": "Throughput", "value": f"{num(mhz * 1e6 / t['expected_ii_cycles'])} images/s",
                       "note": f"at {num(mhz, 1)} MHz ({source})"})
     if sim is not None:
-        cards.append({"title": "Accuracy (RTL)", "value": pct(sim.get("accuracy_rtl")) if sim.get("accuracy_rtl")
-                      is not None else "no labels", "note": f"float {pct(sim.get('accuracy_float'))}, fixed "
-                      f"{pct(sim.get('accuracy_fixed'))}, {num(sim['samples'])} samples"})
+        rtl = sim.get("accuracy_rtl")
+        cards.append({"title": "Accuracy (RTL)", "value": "no labels" if rtl is None else pct(rtl),
+                      "note": f"float {pct(sim.get('accuracy_float'))}, fixed {pct(sim.get('accuracy_fixed'))}, "
+                              f"{num(sim['samples'])} samples"})
         cards.append({"title": "Bit-exact", "value": "yes" if sim["bit_exact"] else "NO",
                       "note": f"{num(sim['mismatches'])} of {num(sim['samples'])} samples differ from the IR executor",
                       "state": "good" if sim["bit_exact"] else "bad"})
@@ -81,7 +86,8 @@ def summary(report: dict, sim: dict | None, synth: dict | None, design: dict | N
     res = report.get("resources")
     if res:
         cards.append({"title": "Resources (estimate)", "value": f"{num(res.get('lut'))} LUT",
-                      "note": f"{num(res.get('ff'))} FF, {num(res.get('dsp'))} DSP, {num(res.get('bram18'), 1)} BRAM18"})
+                      "note": f"{num(res.get('ff'))} FF, {num(res.get('dsp'))} DSP, "
+                              f"{num(res.get('bram18'), 1)} BRAM18"})
     design_rows = [kv("model", report["model"]), kv("top module", report["top"])] + _option_rows(report["options"])
     design_rows += [
         kv("blocks / layers", f"{num(t['blocks'])} / {num(t['layers'])}"),
@@ -117,12 +123,21 @@ def summary(report: dict, sim: dict | None, synth: dict | None, design: dict | N
     return {"cards": cards, "design": design_rows, "sim": sim_rows}
 
 
+def _stages(report: dict) -> list[dict]:
+    """The stages in stream order; a report.json from before `pipeline` gives its layers and
+    blocks (in that order) instead."""
+    if "pipeline" in report:
+        return report["pipeline"]["nodes"]
+    return [{"name": l["module"], "kind": "MvuBlock", "cycles": l["cycles"]} for l in report["layers"]] + \
+        [{"name": b["name"], "kind": b["kind"], "cycles": b["cycles"]} for b in report["blocks"]]
+
+
 def cycles(report: dict, sim: dict | None) -> dict:
     t = report["totals"]
     ideal = {l["module"]: l["ideal_cycles"] for l in report["layers"]}
     stages = [{"label": f"{n['name']} ({plots.short_kind(n['kind'])})", "kind": n["kind"], "cycles": n["cycles"],
                "ideal": ideal.get(n["name"]), "bottleneck": n["name"] == t["bottleneck"]}
-              for n in report["pipeline"]["nodes"]]
+              for n in _stages(report)]
     measured = sim.get("ii_cycles") if sim else None
     return {"chart": plots.cycles_chart(stages, t["expected_ii_cycles"], t["ideal_ii_cycles"], measured)}
 
@@ -162,7 +177,7 @@ def resources(report: dict, synth: dict | None) -> dict:
                        pct(fe), pct(fs)])
         if fe is not None or fs is not None:
             util_rows.append({"label": plots.RESOURCE_LABELS[k], "estimate": fe, "synth": fs})
-    kinds = {n["name"]: n["kind"] for n in report["pipeline"]["nodes"]}
+    kinds = {n["name"]: n["kind"] for n in _stages(report)}
     per_block = [{"name": name, "kind": kinds.get(name, ""), **{k: v.get(k) for k in RESOURCES}}
                  for name, v in ((est or {}).get("per_block") or {}).items()]
     per_module = [[name] + [num(v.get(k), 1) for k in RESOURCES]
@@ -199,7 +214,7 @@ def storage(report: dict) -> dict:
         elif not isinstance(v, list):
             extra.append(kv(key.replace("_", " "), num(v, 3) if isinstance(v, float) else num(v) if isinstance(v, int)
                             else str(v)))
-    return {"rows": rows, "total": total, "extra": extra, "chart": plots.storage_chart(layers)}
+    return {"rows": rows, "total": total, "extra": extra, "chart": plots.storage_chart(layers) if layers else None}
 
 
 def folding(report: dict) -> dict:
@@ -212,7 +227,12 @@ def folding(report: dict) -> dict:
 
 
 def pipeline(report: dict) -> dict:
-    p = report["pipeline"]
     bottleneck = report["totals"]["bottleneck"]
+    p = report.get("pipeline")
+    if p is None:
+        return {"chart": None, "rows": [], "bottleneck": bottleneck,
+                "note": "This report.json has no pipeline section (written by an older hwcomp): compile again "
+                        "to see the blocks and streams."}
     rows = [[n["name"], plots.short_kind(n["kind"]), n["summary"], num(n["cycles"])] for n in p["nodes"]]
-    return {"chart": pipeline_chart(p, report["stream"], bottleneck), "rows": rows, "bottleneck": bottleneck}
+    return {"chart": pipeline_chart(p, report["stream"], bottleneck), "rows": rows, "bottleneck": bottleneck,
+            "note": None}

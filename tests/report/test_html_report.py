@@ -162,3 +162,24 @@ def test_missing_or_broken_report_is_one_error(tmp_path):
     (tmp_path / "report.json").write_text("{")
     with pytest.raises(HwcompError, match="cannot read as JSON"):
         write_html_report(tmp_path)
+
+
+def test_report_from_before_the_pipeline_section(report):
+    """A build compiled by an older hwcomp still gets a page when simulated."""
+    rep = copy.deepcopy(report)
+    del rep["pipeline"]
+    page = render_report(rep, sim_result(rep))
+    assert "no pipeline section" in section(page, "pipeline")
+    cyc = section(page, "cycles")
+    assert cyc.count("<svg") == 1 and all(f">{b['name']} (" in cyc for b in rep["blocks"])
+
+
+def test_options_named_and_in_order(report):
+    rep = copy.deepcopy(report)
+    rep["options"] = {**rep["options"], "clock_mhz": 125.0, "device": "xc7z020", "max_util": 0.8, "zz_new": "x"}
+    s = section(render_report(rep), "summary")
+    labels = re.findall(r"<tr><td>([^<]*)</td><td>", s)
+    assert labels.index("bits") < labels.index("device") < labels.index("clock (MHz)") < labels.index("zz new")
+    assert "<td>0.8</td>" in s and "<td>125</td>" in s
+    t = rep["totals"]
+    assert f"{round(125e6 / t['expected_ii_cycles']):,} images/s" in s     # throughput at the target clock
