@@ -24,7 +24,7 @@ def _read(path: Path) -> dict | None:
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise HwcompError(f"{path}: cannot read as JSON ({e})") from None
 

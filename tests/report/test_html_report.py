@@ -26,7 +26,7 @@ def section(page: str, name: str) -> str:
 
 
 def test_compile_writes_the_page_and_lists_it_in_the_manifest(rescnn_build):
-    page = (rescnn_build / "report.html").read_text()
+    page = (rescnn_build / "report.html").read_text(encoding="utf-8")
     for name in SECTIONS:
         assert f'<section id="{name}">' in page
     files = read_manifest(rescnn_build)["files"]
