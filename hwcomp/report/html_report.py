@@ -46,7 +46,13 @@ def render_report(report: dict, sim: dict | None = None, synth: dict | None = No
         folding=sec.folding(report),
         pipeline=sec.pipeline(report),
         simulated=sim is not None,
+        sources=_and([name for name, d in (("report.json", report), ("sim.json", sim), ("resources.json", synth),
+                                           ("design.json", design)) if d is not None]),
     )
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def write_html_report(build_dir: str | Path) -> Path:

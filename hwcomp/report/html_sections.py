@@ -4,37 +4,10 @@ files as dicts (report.json; sim.json, resources.json or design.json, None
 when absent) and returns that section's context, charts included as SVG."""
 from __future__ import annotations
 
-from hwcomp.devices import device as find_device
-from hwcomp.errors import HwcompError
 from hwcomp.report import plots
+from hwcomp.report.html_format import DASH, kv, num, pct, ratio
+from hwcomp.report.html_resources import resources_section
 from hwcomp.report.pipeline_plot import pipeline_chart
-
-RESOURCES = ("lut", "ff", "dsp", "bram18")
-DASH = "\u2013"
-
-
-def num(v, digits: int = 0) -> str:
-    """1234 and 1234.0 -> '1,234'; 0.25 -> '0.3' at digits=1; None -> a dash."""
-    if v is None:
-        return DASH
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int) or float(v).is_integer():
-        return f"{int(v):,}"
-    return f"{v:,.{digits}f}"
-
-
-def pct(v) -> str:
-    return DASH if v is None else f"{100 * v:.1f}%"
-
-
-def ratio(v) -> str:
-    return DASH if v is None else f"{v:.2f}\u00d7".replace(".00\u00d7", "\u00d7")
-
-
-def kv(label: str, value: str) -> dict:
-    return {"label": label, "value": value}
-
 
 # The compile options a reader looks for first, in this order; any others follow by name.
 OPTION_LABELS = {"bits": "bits", "quantization": "quantization", "target_ii": "target II", "device": "device",
@@ -142,60 +115,8 @@ def cycles(report: dict, sim: dict | None) -> dict:
     return {"chart": plots.cycles_chart(stages, t["expected_ii_cycles"], t["ideal_ii_cycles"], measured)}
 
 
-def _capacity(res: dict) -> tuple[dict | None, str]:
-    dev = res.get("device")
-    if isinstance(dev, dict):
-        return {k: dev.get(k) for k in RESOURCES}, str(dev.get("name", "the device"))
-    if isinstance(dev, str):
-        try:
-            return find_device(dev).as_dict(), dev
-        except HwcompError:
-            return None, dev
-    return None, "no device"
-
-
-def _fraction(res: dict, cap: dict | None, k: str):
-    util = res.get("utilization")
-    if isinstance(util, dict) and isinstance(util.get(k), (int, float)):
-        return float(util[k])
-    if cap and cap.get(k) and isinstance(res.get(k), (int, float)):
-        return res[k] / cap[k]
-    return None
-
-
 def resources(report: dict, synth: dict | None) -> dict:
-    est = report.get("resources") or None
-    if est is None and synth is None:
-        return {"present": False, "note": "No resource estimate in this report: report.json has no resources "
-                                          "section, and hwcomp estimate has not written resources.json."}
-    cap, dev_name = _capacity(est or synth)
-    totals, util_rows = [], []
-    for k in RESOURCES:
-        e, s = (est or {}).get(k), (synth or {}).get(k)
-        fe, fs = _fraction(est, cap, k) if est else None, _fraction(synth, cap, k) if synth else None
-        totals.append([plots.RESOURCE_LABELS[k], num(e, 1), num(s, 1), num(cap.get(k), 1) if cap else DASH,
-                       pct(fe), pct(fs)])
-        if fe is not None or fs is not None:
-            util_rows.append({"label": plots.RESOURCE_LABELS[k], "estimate": fe, "synth": fs})
-    kinds = {n["name"]: n["kind"] for n in _stages(report)}
-    per_block = [{"name": name, "kind": kinds.get(name, ""), **{k: v.get(k) for k in RESOURCES}}
-                 for name, v in ((est or {}).get("per_block") or {}).items()]
-    per_module = [[name] + [num(v.get(k), 1) for k in RESOURCES]
-                  for name, v in sorted(((synth or {}).get("per_module") or {}).items())]
-    extra = [kv("Fmax", f"{num(synth['fmax_mhz'], 1)} MHz")] if synth and synth.get("fmax_mhz") is not None else []
-    return {
-        "present": True,
-        "device": dev_name,
-        "has_estimate": est is not None,
-        "has_synth": synth is not None,
-        "totals": totals,
-        "extra": extra,
-        "utilization_chart": plots.utilization_chart(util_rows) if util_rows else None,
-        "block_chart": plots.resource_bars(per_block, RESOURCES)
-        if any(b[k] is not None for b in per_block for k in RESOURCES) else None,
-        "per_block": [[b["name"], plots.short_kind(b["kind"])] + [num(b[k], 1) for k in RESOURCES] for b in per_block],
-        "per_module": per_module,
-    }
+    return resources_section(report, _stages(report), synth)
 
 
 def storage(report: dict) -> dict:

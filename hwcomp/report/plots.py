@@ -139,25 +139,32 @@ def cycles_chart(stages: list[dict], ii: float, ideal_ii: float, measured_ii: fl
 RESOURCE_LABELS = {"lut": "LUT", "ff": "FF", "dsp": "DSP", "bram18": "BRAM18"}
 
 
-def resource_bars(blocks: list[dict], kinds: tuple[str, ...]) -> str:
-    """One panel per resource type, the blocks as rows (None: no model, drawn empty)."""
+def resource_bars(blocks: list[dict], kinds: tuple[str, ...], with_synth: bool) -> str:
+    """One panel per resource type, the blocks as rows: the estimate, and Yosys' count of the
+    block's instance below it when synthesized (None: unknown, not drawn)."""
     with matplotlib.rc_context(STYLE):
-        fig = new_figure(WIDTH, _bar_height(len(blocks)) + 0.2)
+        fig = new_figure(WIDTH, _bar_height(len(blocks) * (1.6 if with_synth else 1)) + 0.2)
         axes = fig.subplots(1, len(kinds), sharey=True)
         ys = list(range(len(blocks)))
+        h = 0.36 if with_synth else 0.62
         for ax, kind in zip(axes, kinds):
             for y, b in zip(ys, blocks):
-                v = b[kind]
-                if not v:     # None: no model for this block; 0: nothing to draw
-                    continue
                 fill, edge = kind_colors(b["kind"])
-                ax.barh(y, v, height=0.62, color=fill, edgecolor=edge, linewidth=0.8)
+                if b[kind]:       # None: no model for this block; 0: nothing to draw
+                    ax.barh(y - (h / 2 if with_synth else 0), b[kind], height=h, color=fill, edgecolor=edge,
+                            linewidth=0.8)
+                if with_synth and b[f"synth_{kind}"]:
+                    ax.barh(y + h / 2, b[f"synth_{kind}"], height=h, color="white", edgecolor=edge,
+                            linewidth=0.8, hatch="////")
             ax.set_title(RESOURCE_LABELS[kind], fontsize=9, color=INK)
             ax.tick_params(axis="x", labelsize=7)
             _thousands(ax)
             ax.set_xlim(left=0)
         axes[0].set_yticks(ys, [b["name"] for b in blocks])
         axes[0].invert_yaxis()
+        if with_synth:
+            _legend(fig, [Patch(facecolor="#d4e3f5", edgecolor="#2c62a8", label="estimate"),
+                          Patch(facecolor="white", edgecolor="#2c62a8", hatch="////", label="synthesized")])
         return to_svg(fig)
 
 

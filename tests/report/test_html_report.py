@@ -13,7 +13,7 @@ from hwcomp.devices import device
 from hwcomp.errors import HwcompError
 from hwcomp.outdir import read_manifest
 from hwcomp.report.html_report import refresh_html_report, render_report, write_html_report
-from report_inputs import estimate, sim_result
+from report_inputs import estimate, sim_result, synthesized
 
 SECTIONS = ("summary", "cycles", "resources", "storage", "folding", "pipeline")
 
@@ -104,15 +104,27 @@ def test_utilization_fractions_in_the_report_win(report):
 def test_synthesized_numbers_beside_the_estimate(report):
     rep = copy.deepcopy(report)
     rep["resources"] = estimate(rep)
-    synth = {"lut": 4321, "ff": 3210, "dsp": 8, "bram18": 4, "device": "xc7z020", "fmax_mhz": 123.4,
-             "per_module": {"hwcomp_mvu": {"lut": 1000, "ff": 900, "dsp": 8, "bram18": 4}}}
-    page = render_report(rep, synth=synth)
-    res = section(page, "resources")
-    assert "4,321" in res and "123.4 MHz" in res and "<td>hwcomp_mvu</td>" in res
-    assert f"{100 * 4321 / device('xc7z020').lut:.1f}%" in res
+    synth = synthesized(rep)
+    res = section(render_report(rep, synth=synth), "resources")
+    assert f"{synth['lut']:,}" in res and "123.4 MHz (target 100 MHz, timing met)" in res
+    assert f"{100 * synth['lut'] / device('xc7z020').lut:.1f}%" in res
+    # each block's row: LUT estimate, LUT synthesized, FF estimate, ...
+    first = rep["pipeline"]["nodes"][0]["name"]
+    row = re.search(rf"<tr><td>{first}</td><td>[^<]*</td>(.*?)</tr>", res).group(1)
+    est, syn = rep["resources"]["per_block"][first], synth["per_module"][f"u_{first}"]
+    assert re.findall(r'<td class="r">([^<]*)</td>', row)[:4] == [f"{est['lut']:,}", f"{syn['lut']:,}",
+                                                                  f"{est['ff']:,}", f"{syn['ff']:,}"]
+    # the top's own cells are no stage: listed apart
+    assert "Other modules" in res and f"<td>{rep['top']}</td>" in res
     # without the estimate, resources.json alone still fills the section
     alone = section(render_report(report, synth=synth), "resources")
-    assert "4,321" in alone and "No resource estimate" not in alone
+    assert f"{synth['lut']:,}" in alone and "No resource estimate" not in alone
+
+
+def test_resources_json_utilization_is_percent(report):
+    synth = synthesized(report, device="not-a-device", pnr=False)
+    res = section(render_report(report, synth=synth), "resources")
+    assert "12.5%" in res and "1250" not in res and "Fmax" not in res
 
 
 def test_storage_section_when_the_report_has_one(report):
