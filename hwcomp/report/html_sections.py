@@ -89,11 +89,15 @@ def summary(report: dict, sim: dict | None, synth: dict | None, design: dict | N
                                                  f"{num(sim.get('expected_ii_cycles'))} / "
                                                  f"{num(sim.get('ideal_ii_cycles'), 1)} cycles"),
             kv("latency", f"{num(sim.get('latency_cycles'))} cycles"),
-            kv("stall probability", num(sim.get("stall_prob"), 2)),
+            kv("stall probability", _plain(sim.get("stall_prob"))),
         ]
     for c in cards:
         c["state"] = f" {c['state']}" if "state" in c else ""
     return {"cards": cards, "design": design_rows, "sim": sim_rows}
+
+
+def _plain(v) -> str:
+    return num(v, 3) if v is None or isinstance(v, (int, float)) else str(v)
 
 
 def _stages(report: dict) -> list[dict]:
@@ -127,14 +131,12 @@ def storage(report: dict) -> dict:
     rows = [[l["name"], l["dtype"], num(l["bits"]), num(l["float_bits"]), l["ratio"]] for l in layers]
     total = ["total", "", num(t["weight_bits"]), num(sum(l["float_bits"] for l in layers)),
              ratio(t["compression_vs_float32"])]
+    # a later `storage` section (its keys not fixed yet): its scalars, one level of nesting
     extra = []
     for key, v in sorted((report.get("storage") or {}).items()):
-        if isinstance(v, dict):
-            extra += [kv(f"{key} {k}", num(x, 3) if isinstance(x, float) else str(x)) for k, x in sorted(v.items())
-                      if not isinstance(x, (dict, list))]
-        elif not isinstance(v, list):
-            extra.append(kv(key.replace("_", " "), num(v, 3) if isinstance(v, float) else num(v) if isinstance(v, int)
-                            else str(v)))
+        items = sorted(v.items()) if isinstance(v, dict) else [("", v)]
+        extra += [kv(f"{key} {k}".strip().replace("_", " "), _plain(x)) for k, x in items
+                  if not isinstance(x, (dict, list))]
     return {"rows": rows, "total": total, "extra": extra, "chart": plots.storage_chart(layers) if layers else None}
 
 
