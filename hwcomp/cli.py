@@ -126,7 +126,7 @@ def _compile(args) -> int:
     res = compile_model(args.model, args.output, calib=args.calib, bits=args.bits, target_ii=args.ii,
                         pe_simd=args.fold, input_shape=args.input_shape, progress=_say, **_limits(args))
     print(format_compile_report(res.report))
-    print(f"wrote {res.out_dir}")
+    print(f"wrote {res.out_dir} (open {res.out_dir / 'report.html'} in a browser)")
     return 0
 
 
@@ -140,7 +140,7 @@ def _simulate(args) -> int:
                        progress=_say, simulator=args.simulator)
     report = json.loads((args.build / "report.json").read_text())
     print(format_sim_table(r, report))
-    print(f"wrote {args.build / 'sim.json'}")
+    print(f"wrote {args.build / 'sim.json'} and {args.build / 'report.html'}")
     return 0 if r["bit_exact"] else 1
 
 

@@ -30,6 +30,7 @@ from hwcomp.passes.quantize import QuantConfig, quantize
 from hwcomp.passes.weight_grid import has_quantizers
 from hwcomp.passes.streamline_transposes import to_channels_last
 from hwcomp.report.compile_report import compile_report
+from hwcomp.report.html_report import write_html_report
 
 Progress = Callable[[str], None]
 
@@ -202,5 +203,6 @@ def _write_build(model: Path, out_dir: Path, g: Graph, hw: Graph, options: dict,
         info, report = write_design(hw, tmp, model.name, options)
         info.write(tmp / "design.json")
         (tmp / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+        write_html_report(tmp)
         write_manifest(tmp, {"tool": "hwcomp", "kind": "build", "model": model.name})
     return CompileResult(out_dir, g, hw, report)

@@ -77,7 +77,7 @@ def write_atomic(path: Path, text: str) -> None:
     """Replace `path` with `text` in one step: readers see the old file or the new one."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
@@ -86,11 +86,26 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def write_manifest(root: Path, info: dict) -> None:
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
     info = dict(info)
-    info["files"] = {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    info["files"] = {str(p.relative_to(root)): _sha256(p) for p in files}
     (root / MANIFEST).write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+
+
+def update_manifest(root: Path, names: list[str]) -> None:
+    """Record the current hashes of files a later step rewrote (report.html after a
+    simulation); the manifest is replaced atomically, the other entries kept."""
+    info = read_manifest(root)
+    files = dict(info.get("files", {}))
+    for name in names:
+        files[name] = _sha256(root / name)
+    info["files"] = dict(sorted(files.items()))
+    write_atomic(root / MANIFEST, json.dumps(info, indent=1, sort_keys=True) + "\n")
 
 
 def read_manifest(root: Path) -> dict:

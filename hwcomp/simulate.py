@@ -15,6 +15,7 @@ from hwcomp.hw.design import pack_pixels, unpack_pixels
 from hwcomp.ir.execute import execute
 from hwcomp.ir.serialize import load_graph
 from hwcomp.outdir import read_manifest, write_atomic
+from hwcomp.report.html_report import refresh_html_report
 from hwcomp.sim.build_cache import SIMULATORS, check_simulator
 from hwcomp.sim.stream import run_stream
 
@@ -88,4 +89,5 @@ def simulate_build(build_dir: str | Path, data: str | Path | tuple[np.ndarray, n
     }
     # atomic: an interrupted run leaves the previous sim.json (or none), never half of one
     write_atomic(root / "sim.json", json.dumps(result, indent=1, sort_keys=True) + "\n")
+    refresh_html_report(root)
     return result

@@ -7,6 +7,7 @@ from hwcomp.hw.blocks import block_of_unit
 from hwcomp.hw.blocks.mvu import unit_input
 from hwcomp.hw.design import Design, MVULayer
 from hwcomp.ir.graph import Graph, Node
+from hwcomp.report.pipeline import pipeline_section
 
 
 def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer, stage) -> dict:
@@ -72,6 +73,7 @@ def compile_report(hw_graph: Graph, design: Design, model: str, options: dict) -
             "ideal_ii_cycles": ideal,
             "expected_pe_utilization": round(ideal / ii, 4),
         },
+        "pipeline": pipeline_section(design),
         "stream": {
             "s_axis_tdata_bits": design.s_tdata_width, "in_lanes": i.lanes,
             "in_element": f"{'s' if i.signed else 'u'}{i.width}", "in_beats": design.in_beats,

@@ -1,4 +1,5 @@
 """ONNX -> Verilog -> Verilator over the whole digits test split, checked against the executor."""
+import hashlib
 import json
 import subprocess
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hwcomp import compile_model, simulate_build
+from hwcomp.outdir import read_manifest
 
 pytestmark = pytest.mark.rtl
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +47,10 @@ def test_cli_simulate_exit_status_and_sim_json(tmp_path, digits_mlp):
     assert p.returncode == 0, p.stderr
     sim = json.loads((out / "sim.json").read_text())
     assert sim["samples"] == 50 and sim["bit_exact"] and sim["ii_cycles"] == 64
+    # report.html now shows the simulation, and the manifest holds the page's new hash
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Not simulated yet" not in page and f"{100 * sim['accuracy_rtl']:.1f}%" in page
+    assert read_manifest(out)["files"]["report.html"] == hashlib.sha256(page.encode()).hexdigest()
 
 
 def test_demo_example_runs(tmp_path):
