@@ -91,7 +91,7 @@ def estimate_build(build_dir: str | Path, device: str | None = None, pnr: bool =
             placed = place_and_route(dev, shelled.netlist, work / "pnr", clock_mhz)
         result["yosys_seconds"] = round(result["yosys_seconds"] + shelled.seconds, 2)
         result.update(fmax_mhz=placed.fmax_mhz, clock_mhz=clock_mhz, timing_met=placed.timing_met)
-        details = {k: v for k, v in placed.as_dict().items() if k not in result}
+        details = {k: v for k, v in placed.as_dict().items() if k not in ("fmax_mhz", "clock_mhz", "timing_met")}
         for key in ("log", "report"):
             details[key] = str(Path(details[key]).relative_to(root.resolve()))
         result["pnr"] = {
