@@ -1,7 +1,7 @@
 """The place-and-route shell: a design's top behind twelve pins.
 
-A streaming top has s_axis_tdata + m_axis_tdata + 8 pins (the digits MLP 218,
-a CNN more), while the iCE40 UP5K's sg48 package has 39 and nextpnr-ice40 has
+A streaming top has s_axis_tdata + m_axis_tdata + 8 pins (the digits MLP 216),
+while the iCE40 UP5K's sg48 package has 39 and nextpnr-ice40 has
 no out-of-context mode; nextpnr-ecp5's `--out-of-context` would leave the
 clock off the global network. So both families place the same shell
 (pnr_shell.v.j2): TDATA shifted in and out one bit per clock, every other
