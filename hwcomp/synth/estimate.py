@@ -83,7 +83,7 @@ def estimate_build(build_dir: str | Path, device: str | None = None, pnr: bool =
         if result["shortfall"]:
             raise HwcompError(f"{design.top} does not fit {dev.name}: {'; '.join(result['shortfall'])} "
                               f"(Yosys {dev.synth}); not placing and routing it")
-        shell = write_shell(work / "pnr" / "pnr_shell.v", design.top, design.s_tdata_width, design.m_tdata_width)
+        shell = write_shell(work / "pnr" / f"{SHELL_TOP}.v", design.top, design.s_tdata_width, design.m_tdata_width)
         with step(f"synthesizing the place-and-route shell with {dev.synth}"):
             shelled = synthesize(rtl, SHELL_TOP, [*sources, shell], out_dir=work / "pnr", synth=dev.synth,
                                  netlist=True)

@@ -17,7 +17,7 @@ from hwcomp.cli import main
 from hwcomp.compile import compile_model
 from hwcomp.errors import HwcompError
 from hwcomp.synth.cells import count_cells
-from hwcomp.synth.estimate import RESOURCES_FILE, estimate_build, per_instance
+from hwcomp.synth.estimate import RESOURCES_FILE, estimate_build, format_estimate, per_instance
 from hwcomp.synth.nextpnr import CRITICAL_PATH_LINES, read_report
 from hwcomp.synth.pnr_shell import SHELL_TOP, write_shell
 from hwcomp.synth.yosys import SynthResult
@@ -129,10 +129,50 @@ def test_read_report_inline_cases(tmp_path):
         read_report(report(fmax={}, utilization={}, critical_paths=[]), 100)
 
 
-def test_shell_renders_the_widths_and_the_core(tmp_path):
-    text = write_shell(tmp_path / "shell.v", "core_top", 1, 40).read_text()
+def test_summary_names_the_shortfall_and_the_timing():
+    counts = {"lut": 6000, "ff": 100, "dsp": 9, "bram18": 1.0}
+    r = {**counts, "top": "t", "device": "ice40up5k", "synth": "synth_ice40 -dsp", "yosys_seconds": 3.0,
+         "per_module": {"u_a": counts}, "per_module_total": counts,
+         "utilization": {"lut": 113.6, "ff": 1.9, "dsp": 112.5, "bram18": 13.3},
+         "shortfall": ["LUT 6000 of 5280 (720 short)", "DSP 9 of 8 (1 short)"],
+         "fmax_mhz": 31.5, "clock_mhz": 50.0, "timing_met": False,
+         "pnr": {"nextpnr_seconds": 2.0, "critical_path": ["clk-to-q 1.00 1.00 ns  a.Q"]}}
+    text = format_estimate(r)
+    assert "does not fit ice40up5k: LUT 6000 of 5280 (720 short); DSP 9 of 8 (1 short)" in text
+    assert "Fmax 31.50 MHz, target 50 MHz NOT met" in text and text.endswith("  clk-to-q 1.00 1.00 ns  a.Q")
+    assert " 113.6%" in text
+
+
+# A stand-in for a compiled top: the ports every generated top has.
+CORE = """`timescale 1ns / 1ps
+`default_nettype none
+module core_top (input wire clk, input wire rst,
+    input wire [{s}-1:0] s_axis_tdata, input wire s_axis_tvalid, output wire s_axis_tready, input wire s_axis_tlast,
+    output reg [{m}-1:0] m_axis_tdata, output reg m_axis_tvalid, input wire m_axis_tready, output wire m_axis_tlast);
+    assign s_axis_tready = m_axis_tready;
+    assign m_axis_tlast = m_axis_tvalid;
+    always @(posedge clk) begin
+        m_axis_tvalid <= rst ? 1'b0 : s_axis_tvalid;
+        m_axis_tdata <= {{{m}{{^{{s_axis_tdata, s_axis_tlast}}}}}};
+    end
+endmodule
+"""
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("s_width,m_width", [(1, 40), (16, 192)])
+def test_shell_renders_the_widths_and_lints_clean(tmp_path, s_width, m_width):
+    from hwcomp.sim.toolchain import ensure_verilator
+
+    shell = write_shell(tmp_path / f"{SHELL_TOP}.v", "core_top", s_width, m_width)
+    text = shell.read_text()
     assert f"module {SHELL_TOP} (" in text and "core_top u_core (" in text
-    assert "localparam integer S_W = 1;" in text and "localparam integer M_W = 40;" in text
+    assert f"localparam integer S_W = {s_width};" in text and f"localparam integer M_W = {m_width};" in text
+    core = tmp_path / "core_top.v"
+    core.write_text(CORE.format(s=s_width, m=m_width))
+    res = subprocess.run([ensure_verilator(), "--lint-only", "-Wall", "--top-module", SHELL_TOP, str(core), str(shell)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr
 
 
 # ---------------------------------------------------------------- real runs
@@ -152,8 +192,11 @@ def check_common(r: dict, build: Path, device: str) -> None:
 
 @pytest.mark.slow
 @needs_yosys
-def test_estimate_for_xc7z020(build):
-    r = estimate_build(build, device="xc7z020")
+def test_estimate_for_xc7z020(build, capsys):
+    assert main(["estimate", str(build), "--device", "xc7z020"]) == 0
+    out = capsys.readouterr().out
+    r = json.loads((build / RESOURCES_FILE).read_text())
+    assert out.startswith(format_estimate(r)) and out.rstrip().endswith(f"wrote {build / RESOURCES_FILE}")
     check_common(r, build, "xc7z020")
     assert r["dsp"] == 5 and r["lut"] > 100 and "fmax_mhz" not in r and r["shortfall"] == []
 
