@@ -158,7 +158,7 @@ def _utilization(total: dict, dev: Device) -> dict:
 
 
 def _shortfall(total: dict, dev: Device) -> list[str]:
-    return [f"{r.upper()} {total[r]:g} of {cap:g} ({total[r] - cap:g} short)"
+    return [f"{r.upper()} {round(total[r], 2):g} of {round(cap, 2):g} ({round(total[r] - cap, 2):g} short)"
             for r, cap in _capacity(dev).items() if total[r] > cap]
 
 
@@ -168,15 +168,15 @@ def _capacity(dev: Device) -> dict:
 
 def format_estimate(r: dict) -> str:
     """The CLI's summary of a resources.json."""
-    head = f"{'':<20}{'LUT':>8}{'FF':>8}{'DSP':>6}{'BRAM18':>8}"
+    head = f"{'':<20}{'LUT':>8}{'FF':>8}{'DSP':>7}{'BRAM18':>8}"
     def row(name, c):
-        return f"{name:<20}{c['lut']:>8,}{c['ff']:>8,}{c['dsp']:>6,}{c['bram18']:>8g}"
+        return f"{name:<20}{c['lut']:>8,}{c['ff']:>8,}{c['dsp']:>7,}{c['bram18']:>8g}"
     util = r["utilization"]
     lines = [f"{r['top']} on {r['device']} ({r['synth']}, Yosys {r['yosys_seconds']:.1f} s)", head,
              *(row(k, v) for k, v in r["per_module"].items()),
              row("sum of modules", r["per_module_total"]), row("total (flattened)", r),
-             f"{'of the device':<20}" + "".join(f"{util[k]:>{w - 1}.1f}%" for k, w in
-                                              (("lut", 8), ("ff", 8), ("dsp", 6), ("bram18", 8)))]
+             f"{'of the device':<20}" + "".join(f" {util[k]:>{w - 2}.1f}%" for k, w in
+                                              (("lut", 8), ("ff", 8), ("dsp", 7), ("bram18", 8)))]
     if r["shortfall"]:
         lines.append(f"does not fit {r['device']}: {'; '.join(r['shortfall'])}")
     if "fmax_mhz" in r:
