@@ -77,6 +77,7 @@ def estimate_build(build_dir: str | Path, device: str | None = None, pnr: bool =
         "per_module_total": module_sum, "per_module_gap_percent": _gap(module_sum, total), "cells": flat.cells,
         "utilization": _utilization(total, dev), "shortfall": _shortfall(total, dev),
         "yosys_seconds": round(flat.seconds + hier.seconds, 2),
+        "yosys_warnings": list(dict.fromkeys(flat.warnings + hier.warnings)),
         "yosys_log": str(flat.log.relative_to(root.resolve())),
     }
     if pnr:
@@ -90,6 +91,7 @@ def estimate_build(build_dir: str | Path, device: str | None = None, pnr: bool =
         with step(f"placing and routing with {dev.pnr[0]} at {clock_mhz:g} MHz"):
             placed = place_and_route(dev, shelled.netlist, work / "pnr", clock_mhz)
         result["yosys_seconds"] = round(result["yosys_seconds"] + shelled.seconds, 2)
+        result["yosys_warnings"] = list(dict.fromkeys(result["yosys_warnings"] + list(shelled.warnings)))
         result.update(fmax_mhz=placed.fmax_mhz, clock_mhz=clock_mhz, timing_met=placed.timing_met)
         details = {k: v for k, v in placed.as_dict().items() if k not in ("fmax_mhz", "clock_mhz", "timing_met")}
         for key in ("log", "report"):

