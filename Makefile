@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[train,test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[train,test,synth]'
 	# Check the simulation toolchain; this also compiles Verilator's runtime
 	# objects into the build cache once, so later compiles are fast.
 	$(BIN)/hwcomp selftest

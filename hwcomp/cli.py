@@ -55,6 +55,16 @@ def _count(text: str) -> int:
     return n
 
 
+def _mhz(text: str) -> float:
+    try:
+        f = float(text)
+    except ValueError:
+        f = 0.0
+    if not f > 0 or f == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a clock rate in MHz above 0, got {text!r}")
+    return f
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hwcomp", description="Compile neural networks to bit-exact FPGA streaming designs.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -95,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--simulator", choices=SIMULATORS, default=SIMULATORS[0],
                    help="RTL simulator (icarus: slower, a second opinion on the same testbench)")
     sub.add_parser("selftest", help="check the simulation toolchain (and warm its build cache)")
+    e = sub.add_parser("estimate", help="synthesize a build with Yosys for a device (and place and route it with "
+                       "nextpnr): real LUT, FF, DSP, BRAM and clock rate in build/resources.json")
+    e.add_argument("build", type=Path)
+    e.add_argument("--device", help="device to synthesize for (`hwcomp devices`; default: the compile's, else xc7z020)")
+    e.add_argument("--pnr", action="store_true", help="also place and route with nextpnr (ECP5 and iCE40 only) and "
+                   "record Fmax, utilization and the critical path")
+    e.add_argument("--clock", type=_mhz, default=100.0, metavar="MHZ", help="target clock for --pnr (default 100)")
     d = sub.add_parser("devices", help="list the FPGA devices hwcomp knows (resources from the data sheets)")
     d.add_argument("--json", action="store_true", help="print them as JSON")
     return p
@@ -156,6 +173,17 @@ def _selftest(args) -> int:
     return 0 if r.mismatches == 0 else 1
 
 
+def _estimate(args) -> int:
+    from hwcomp.synth.estimate import RESOURCES_FILE, estimate_build, format_estimate
+    from hwcomp.synth.progress import rich_steps
+
+    with rich_steps() as step:
+        r = estimate_build(args.build, device=args.device, pnr=args.pnr, clock_mhz=args.clock, progress=step)
+    print(format_estimate(r))
+    print(f"wrote {args.build / RESOURCES_FILE}")
+    return 0
+
+
 def _terminated(signum, frame):
     raise KeyboardInterrupt  # unwinds like Ctrl-C, so staged build directories are removed
 
@@ -177,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
     try:
         commands = {"inspect": _inspect, "compile": _compile, "simulate": _simulate, "selftest": _selftest,
-                    "devices": _devices}
+                    "devices": _devices, "estimate": _estimate}
         return commands[args.cmd](args)
     except HwcompError as e:
         print(f"hwcomp: error: {e}", file=sys.stderr)

@@ -43,6 +43,15 @@ class Device:
         return self.bram_blocks * self.bram_block_bits / BRAM18_BITS
 
     @property
+    def capacity(self) -> dict[str, float]:
+        """What report.json's and resources.json's `lut`, `ff`, `dsp`, `bram18` are counted against."""
+        return {"lut": self.lut, "ff": self.ff, "dsp": self.dsp, "bram18": self.bram18}
+
+    def utilization(self, used: dict) -> dict[str, float | None]:
+        """The fraction of the device each resource takes (None: the device has none of it)."""
+        return {r: round(used[r] / cap, 4) if cap else None for r, cap in self.capacity.items()}
+
+    @property
     def bram_bits(self) -> int:
         return self.bram_blocks * self.bram_block_bits
 

@@ -48,18 +48,9 @@ class FitGoal:
             raise HwcompError(f"--clock must be positive, got {self.clock_mhz:g} MHz")
 
 
-def capacity(device: Device) -> dict[str, float]:
-    return {"lut": device.lut, "ff": device.ff, "dsp": device.dsp, "bram18": device.bram18}
-
-
-def utilization(used: dict, device: Device) -> dict[str, float]:
-    cap = capacity(device)
-    return {r: round(used[r] / cap[r], 4) if cap[r] else (math.inf if used[r] else 0.0) for r in RESOURCES}
-
-
 def shortfall(used: dict, goal: FitGoal) -> list[str]:
     """What exceeds the budget, worst first: 'lut: needs 41,200, budget 16,640 (80% of 20,800): 24,560 short'."""
-    cap = capacity(goal.device)
+    cap = goal.device.capacity
     over = []
     for r in RESOURCES:
         budget = goal.max_util * cap[r]
@@ -129,7 +120,7 @@ def fit_folding(graph: Graph, goal: FitGoal, estimate: Estimator) -> tuple[Foldi
 def _record(goal: FitGoal, mode: str, folding: Folding, used: dict, probes: list[dict], why: str) -> dict:
     return {"mode": mode, "device": goal.device.name, "max_util": goal.max_util, "clock_mhz": goal.clock_mhz,
             "target_fps": goal.target_fps, "ii": folding.ii, "fps": round(_fps(folding.ii, goal), 3),
-            "estimate": {r: used[r] for r in RESOURCES}, "utilization": utilization(used, goal.device),
+            "estimate": {r: used[r] for r in RESOURCES}, "utilization": goal.device.utilization(used),
             "why": why, "probes": sorted(probes, key=lambda p: p["target_ii"])}
 
 
