@@ -79,6 +79,17 @@ localparam integer SIMD_R = SIMD > 0 ? SIMD : 1;   // SIMD < 1 reaches its check
 localparam [SIMD-1:0] ALL_LANES = {SIMD_R{1'b1}};
 localparam [SIMD-1:0] LAST_MASK = ALL_LANES >> (SIMD - LAST_COLS);
 localparam integer NF_CW = NF > 1 ? $clog2(NF) : 1;
+// Popcount of a step (see the lanes): CHAINS chains of up to CHAIN_MAX lanes,
+// added by a tree whose CHAINS-1 adders take TREE_CI more lanes as carry-ins.
+localparam integer CHAIN_STAGES = 3;                 // pair + carry-in stages after a chain's first 3 lanes
+localparam integer CHAIN_MAX = 3 + 3 * CHAIN_STAGES;
+localparam integer CHAIN_W = $clog2(CHAIN_MAX + 1);  // bits of a chain's count
+localparam integer CHAINS = (SIMD + CHAIN_MAX + 1) / (CHAIN_MAX + 1);
+// As many carry-in lanes as adders, but the last chain keeps at least one lane.
+localparam integer TREE_CI_ROOM = SIMD - CHAIN_MAX * (CHAINS - 1) - 1;
+localparam integer TREE_CI = CHAINS - 1 < TREE_CI_ROOM ? CHAINS - 1 : TREE_CI_ROOM;
+localparam integer CHAIN_LANES = SIMD - TREE_CI;     // lanes 0..CHAIN_LANES-1 are in chains
+localparam integer LEVELS = $clog2(CHAINS);          // tree levels above the chains
 
 // ---------------------------------------------------------------- parameter checks
 // An illegal value instantiates a module that does not exist, named after the
@@ -150,16 +161,19 @@ hwcomp_mvu_fold #(
     .y_word(y_word)
 );
 
-// Thresholds of the row fold whose counts sit in S3.
+// Thresholds of the row fold whose counts sit in S3. The ROM is read at S3
+// from the row fold's index, carried along with the counts, rather than read
+// at S0 and carried as PE thresholds: each threshold bit is then a function of
+// NF_CW register bits that LUT mapping merges into the comparator's LUTs.
 wire [T_WORD_W-1:0] s3_thresh;
 
 generate
     if (POPCOUNT_OUT == 0) begin : g_thresh
-        // Left to the tool: a few words, usually best as LUTs.
+        (* rom_style = "logic" *)
         reg [T_WORD_W-1:0] thresh_rom [0:NF-1];
-        reg [T_WORD_W-1:0] s1_t;
-        reg [T_WORD_W-1:0] s2_t;
-        reg [T_WORD_W-1:0] s3_t;
+        reg [NF_CW-1:0] s1_nf;
+        reg [NF_CW-1:0] s2_nf;
+        reg [NF_CW-1:0] s3_nf;
 
         initial begin
             $readmemh(THRESH_FILE, thresh_rom);
@@ -167,15 +181,15 @@ generate
 
         always @(posedge clk) begin
             if (en) begin
-                s1_t <= thresh_rom[nf];
-                s2_t <= s1_t;
+                s1_nf <= nf;
+                s2_nf <= s1_nf;
             end
             if (en && s2_valid && s2_last) begin
-                s3_t <= s2_t;
+                s3_nf <= s2_nf;
             end
         end
 
-        assign s3_thresh = s3_t;
+        assign s3_thresh = thresh_rom[s3_nf];
     end else begin : g_no_thresh
         assign s3_thresh = {T_WORD_W{1'b0}};
         wire unused_thresh = &{1'b0, s3_thresh, nf, s2_last};
@@ -186,25 +200,84 @@ endgenerate
 // Agreements of the padded tail lanes never count.
 wire [SIMD-1:0] lane_mask = s1_last ? LAST_MASK : ALL_LANES;
 
-genvar p;
+genvar p, k, c, l, j;
 generate
     for (p = 0; p < PE; p = p + 1) begin : g_pe
         // S2: XNOR of this row's weight bits with the input word, popcount.
         wire [SIMD-1:0] agree = ~(s1_weights[p*SIMD +: SIMD] ^ s1_x) & lane_mask;
-        reg [SC_W-1:0] step_cnt;
 
-        if (SIMD > 1) begin : g_popcount
-            integer i;
-            always @* begin
-                step_cnt = {SC_W{1'b0}};
-                for (i = 0; i < SIMD; i = i + 1) begin
-                    step_cnt = step_cnt + {{(SC_W-1){1'b0}}, agree[i]};
+        // Written for LUT mapping (Yosys synth_xilinx: carry chains, and ABC,
+        // which prefers LUTs of up to 5 inputs): every LUT takes the XNOR of
+        // its own weight and input bits. A chain counts its first 3 lanes in 2
+        // LUTs of 6 inputs (or 3 smaller ones), then each stage adds 3 lanes
+        // on a carry chain: a pair, whose 2-bit count folds into the adder's
+        // 2 low LUTs (the higher bits add 0 and need none), and a carry-in.
+        // `keep` on every sum: else Yosys merges the adders into one
+        // multi-operand sum ($macc) built from full adders in LUTs.
+        for (k = 0; k < CHAINS; k = k + 1) begin : g_chain
+            localparam integer LANES = CHAIN_LANES - k * CHAIN_MAX < CHAIN_MAX ? CHAIN_LANES - k * CHAIN_MAX : CHAIN_MAX;
+            localparam integer STAGES = LANES > 3 ? (LANES - 1) / 3 : 0;
+            localparam integer SLOTS = 3 * STAGES + 3;            // LANES rounded up to stages
+            wire [SLOTS-1:0] a;                                   // the chain's lanes, zeros above
+            if (SLOTS > LANES) begin : g_pad
+                assign a = {{(SLOTS-LANES){1'b0}}, agree[k*CHAIN_MAX +: LANES]};
+            end else begin : g_full
+                assign a = agree[k*CHAIN_MAX +: LANES];
+            end
+            for (c = 0; c <= STAGES; c = c + 1) begin : g_stage
+                (* keep *)
+                wire [CHAIN_W-1:0] sum;
+                if (c == 0) begin : g_first
+                    assign sum = {{(CHAIN_W-2){1'b0}}, (a[0] & a[1]) | (a[0] & a[2]) | (a[1] & a[2]), a[0] ^ a[1] ^ a[2]};
+                end else begin : g_add
+                    wire [CHAIN_W-1:0] prev = g_stage[c-1].sum;
+                    wire [1:0] pair = {a[3*c] & a[3*c+1], a[3*c] ^ a[3*c+1]};
+                    // prev + pair, written as {prev's high bits, pair} + prev's low
+                    // bits: Yosys makes the narrower operand the carry chain's DI
+                    // input, which must be a signal (prev's), so the pair's count
+                    // only feeds the XOR inputs and folds into their LUTs.
+                    assign sum = {prev[CHAIN_W-1:2], pair} + {{(CHAIN_W-2){1'b0}}, prev[1:0]}
+                               + {{(CHAIN_W-1){1'b0}}, a[3*c+2]};
                 end
             end
-        end else begin : g_one_lane
-            always @* begin
-                step_cnt = agree;
+            wire [CHAIN_W-1:0] total = g_stage[STAGES].sum;
+        end
+
+        // The tree: level 0 holds the chains' counts; node j of level l adds
+        // nodes 2j and 2j+1 of level l-1 and one lane from CHAIN_LANES up as
+        // its carry-in (adders numbered level by level); an odd last node
+        // passes through. A node of level l is below 2^(CHAIN_W+l).
+        for (l = 0; l <= LEVELS; l = l + 1) begin : g_lvl
+            localparam integer N = (CHAINS + (1 << l) - 1) >> l;   // nodes of this level
+            localparam integer W = CHAIN_W + l;                      // bits per node
+            (* keep *)
+            wire [N*W-1:0] node;
+            for (j = 0; j < N; j = j + 1) begin : g_node
+                if (l == 0) begin : g_chain_sum
+                    assign node[j*W +: W] = g_chain[j].total;
+                end else if (2 * j + 1 < ((CHAINS + (1 << (l - 1)) - 1) >> (l - 1))) begin : g_add
+                    // Adder number CHAINS - (nodes of level l-1) + j takes that carry-in lane.
+                    localparam integer CI = CHAINS - ((CHAINS + (1 << (l - 1)) - 1) >> (l - 1)) + j;
+                    wire ci;
+                    if (CI < TREE_CI) begin : g_ci
+                        assign ci = agree[CHAIN_LANES + CI];
+                    end else begin : g_no_ci
+                        assign ci = 1'b0;
+                    end
+                    assign node[j*W +: W] = {1'b0, g_lvl[l-1].node[2*j*(W-1) +: W-1]}
+                                          + {1'b0, g_lvl[l-1].node[(2*j+1)*(W-1) +: W-1]}
+                                          + {{(W-1){1'b0}}, ci};
+                end else begin : g_pass
+                    assign node[j*W +: W] = {1'b0, g_lvl[l-1].node[2*j*(W-1) +: W-1]};
+                end
             end
+        end
+
+        // The root holds the step's count, at most SIMD: its low SC_W bits.
+        wire [CHAIN_W+LEVELS-1:0] root = g_lvl[LEVELS].node;
+        wire [SC_W-1:0] step_cnt = root[SC_W-1:0];
+        if (CHAIN_W + LEVELS > SC_W) begin : g_root_high
+            wire unused_root = &{1'b0, root[CHAIN_W+LEVELS-1:SC_W]};
         end
 
         reg [SC_W-1:0] dot;
@@ -214,7 +287,8 @@ generate
             end
         end
 
-        // S3: accumulate; the first column fold restarts the count.
+        // S3: accumulate; the first column fold restarts the count (every
+        // step is a first one when SF = 1).
         wire [CNT_W-1:0] dot_ext;
         if (CNT_W > SC_W) begin : g_extend
             assign dot_ext = {{(CNT_W-SC_W){1'b0}}, dot};
@@ -223,9 +297,18 @@ generate
         end
 
         reg [CNT_W-1:0] cnt;
-        always @(posedge clk) begin
-            if (en && s2_valid) begin
-                cnt <= (s2_first ? {CNT_W{1'b0}} : cnt) + dot_ext;
+        if (SF > 1) begin : g_acc
+            always @(posedge clk) begin
+                if (en && s2_valid) begin
+                    cnt <= (s2_first ? {CNT_W{1'b0}} : cnt) + dot_ext;
+                end
+            end
+        end else begin : g_no_acc
+            wire unused_first = &{1'b0, s2_first};
+            always @(posedge clk) begin
+                if (en && s2_valid) begin
+                    cnt <= dot_ext;
+                end
             end
         end
 
