@@ -90,6 +90,8 @@ localparam integer TREE_CI_ROOM = SIMD - CHAIN_MAX * (CHAINS - 1) - 1;
 localparam integer TREE_CI = CHAINS - 1 < TREE_CI_ROOM ? CHAINS - 1 : TREE_CI_ROOM;
 localparam integer CHAIN_LANES = SIMD - TREE_CI;     // lanes 0..CHAIN_LANES-1 are in chains
 localparam integer LEVELS = $clog2(CHAINS);          // tree levels above the chains
+// Threshold compare width: both operands and a sign bit.
+localparam integer CMP_W = (THRESH_W > CNT_W ? THRESH_W : CNT_W) + 1;
 
 // ---------------------------------------------------------------- parameter checks
 // An illegal value instantiates a module that does not exist, named after the
@@ -189,7 +191,14 @@ generate
             end
         end
 
-        assign s3_thresh = thresh_rom[s3_nf];
+        // Constant-index reads: a memory read at a registered address would
+        // become a read port that takes the register in (Yosys memory_dff).
+        wire [NF*T_WORD_W-1:0] rom_words;
+        genvar w;
+        for (w = 0; w < NF; w = w + 1) begin : g_word
+            assign rom_words[w*T_WORD_W +: T_WORD_W] = thresh_rom[w];
+        end
+        assign s3_thresh = rom_words[s3_nf*T_WORD_W +: T_WORD_W];
     end else begin : g_no_thresh
         assign s3_thresh = {T_WORD_W{1'b0}};
         wire unused_thresh = &{1'b0, s3_thresh, nf, s2_last};
@@ -316,14 +325,13 @@ generate
         if (POPCOUNT_OUT != 0) begin : g_count_out
             assign y_word[p*OUT_W +: OUT_W] = cnt;
         end else begin : g_bit_out
+            // cnt >= t as the sign of cnt - t on one carry chain: a subtraction
+            // keeps cnt as the chain's DI input, so each LUT takes a count bit
+            // and the NF_CW row fold bits its threshold bit comes from.
             wire [THRESH_W-1:0] t = s3_thresh[p*THRESH_W +: THRESH_W];
-            if (THRESH_W > CNT_W) begin : g_wide_t
-                assign y_word[p] = {{(THRESH_W-CNT_W){1'b0}}, cnt} >= t;
-            end else if (THRESH_W == CNT_W) begin : g_same_t
-                assign y_word[p] = cnt >= t;
-            end else begin : g_narrow_t
-                assign y_word[p] = cnt >= {{(CNT_W-THRESH_W){1'b0}}, t};
-            end
+            wire [CMP_W-1:0] diff = {{(CMP_W-CNT_W){1'b0}}, cnt} - {{(CMP_W-THRESH_W){1'b0}}, t};
+            assign y_word[p] = ~diff[CMP_W-1];
+            wire unused_diff = &{1'b0, diff[CMP_W-2:0]};
         end
     end
 endgenerate
