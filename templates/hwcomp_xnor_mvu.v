@@ -20,16 +20,27 @@
 //
 // Pipeline (every stage advances together on `en`):
 //   S0  step counters; issue ROM / buffer reads, accept the input word
-//   S1  weight word, threshold word and input word registered
+//   S1  weight word, input word and row fold index registered
 //   S2  per PE lane: XNOR, mask, popcount of the SIMD agreements registered
 //   S3  per PE lane: accumulated popcount; restarts on the first column fold
-//   S4  compare with the threshold (or pass the popcount) into a 2-word
-//       output FIFO, which drives m_axis.
+//   S4  compare with the threshold, read from its ROM by the row fold index
+//       held in S3 (or pass the popcount), into a 2-word output FIFO, which
+//       drives m_axis.
 // `en` is the output FIFO's tready, decoded from its count register only: the
 // pipeline stalls only while that FIFO is full, and m_axis_tready never
 // reaches s_axis_tready combinationally. Latency: a row fold's output word
 // can be taken 4 cycles after its last step fires (S1, S2, S3, FIFO write).
 // No multipliers: XNOR, adders and one comparator per lane.
+//
+// LUT cost (Yosys synth_xilinx, benchmarks/xnor_luts.py): the popcount is
+// written for 6-input LUTs and carry chains, about 1.4 LUTs per lane with the
+// accumulator. Chains of up to 12 lanes: 3 lanes counted in LUTs, then per
+// stage a lane pair whose count folds into the 2 low LUTs of a carry-chain
+// adder and one lane on its carry-in; a tree of adders, each with a lane on
+// its carry-in, sums the chains. Every LUT takes its lanes' weight and input
+// bits directly, so no XNOR has a LUT of its own except the carry-in lanes'.
+// The threshold compare is one subtraction per lane whose LUTs also decode
+// the threshold ROM from the row fold index (NF <= 32: one LUT per bit).
 //
 // Memory layouts (written by hwcomp.hw.binary):
 //   WEIGHT_FILE  NF*SF lines, line nf*SF+sf; weight bit W[nf*PE+p][sf*SIMD+s]
