@@ -43,6 +43,9 @@ def random_bits(layer: XnorLayer, samples: int, rng: np.random.Generator) -> np.
 XNOR_SPECS = (
     XnorSpec("thresh_r7_c13_pe3_simd4", rows=7, cols=13, pe=3, simd=4),
     XnorSpec("popcount_r5_c10_pe2_simd3", rows=5, cols=10, pe=2, simd=3, popcount_out=True),
+    # Popcount tree: 4 leaves of 3 lanes and a carry-in lane; the padded lanes 9..12
+    # of the last column fold fall in a leaf (9..11) and in the carry-in (12).
+    XnorSpec("tree_r5_c61_pe2_simd13", rows=5, cols=61, pe=2, simd=13),
 )
 
 # `make test-slow`: NF = 1 and SF = 1, SIMD = 1, wide words, thresholds narrower than the count.
@@ -53,6 +56,15 @@ XNOR_SPECS_SLOW = (
     XnorSpec("wide_r20_c70_pe8_simd32", rows=20, cols=70, pe=8, simd=32),
     XnorSpec("one_col_r6_c1_simd8", rows=6, cols=1, pe=3, simd=8),
     XnorSpec("wide_popcount_r9_c64", rows=9, cols=64, pe=4, simd=16, popcount_out=True),
+    # Popcount tree shapes: SIMD 5 (2 leaves, no carry-in), 7 (a masked carry-in lane),
+    # 64 (17 leaves, 13 carry-ins, 42 padded lanes), SF = 1 (no accumulator), NF = 40
+    # (a threshold ROM indexed by 6 bits).
+    XnorSpec("tree_simd5_r4_c9_pe2", rows=4, cols=9, pe=2, simd=5),
+    XnorSpec("tree_simd7_r3_c20_pe3", rows=3, cols=20, pe=3, simd=7),
+    XnorSpec("tree_simd64_r6_c150_pe3", rows=6, cols=150, pe=3, simd=64),
+    XnorSpec("tree_simd64_popcount_r4_c128", rows=4, cols=128, pe=2, simd=64, popcount_out=True),
+    XnorSpec("single_fold_r5_c11_simd11", rows=5, cols=11, pe=5, simd=11),
+    XnorSpec("deep_rom_r40_c9_pe1_simd3", rows=40, cols=9, pe=1, simd=3),
 )
 
 XNOR_SEEDS = (1, 2)

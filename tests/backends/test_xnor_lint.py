@@ -21,6 +21,11 @@ CORNERS = {
     "one_col_fold_thresh_narrow": (6, 1, 3, 8, False),         # SF = 1, NF = 2, THRESH_W 2 < CNT_W 4
     "single_step_thresh_wider": (4, 7, 4, 7, False),           # NF = SF = 1, THRESH_W 4 > CNT_W 3
     "serial_popcount": (2, 3, 2, 1, True),
+    "tree_carry_in_masked": (5, 61, 2, 13, False),             # leaves, carry-in lanes, padded lanes in both
+    "tree_simd64": (6, 150, 3, 64, False),                     # 17 leaves, pass-through nodes
+    "tree_simd5_popcount": (4, 9, 2, 5, True),                 # a one-lane leaf, no carry-in
+    "single_fold_no_accumulator": (5, 11, 5, 11, False),       # SF = 1: the count is the step's
+    "deep_threshold_rom": (40, 9, 1, 3, False),                # NF = 40
 }
 
 
