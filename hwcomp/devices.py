@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from hwcomp.errors import HwcompError
 
 BRAM18_BITS = 18 * 1024
+DEFAULT_DEVICE = "xc7z020"   # what a compile estimates its resources against unless told
 
 
 @dataclass(frozen=True)
