@@ -119,6 +119,11 @@ def sweep_designs():
             out += [(f"{name} ii x{f}", onnx, calib, {"target_ii": f}) for f in II_FACTORS]
     out.append(("FINN TFC-w2a2", finn_model("tfc_2w2a"), None, {"pe_simd": fn.finn_folding("tfc_2w2a")}))
     out.append(("FINN TFC-w1a1 default", finn_model("tfc_1w1a"), None, {}))
+    # The blocks no example uses (concat, global average pooling), in tests' inline CNN.
+    from inline_models import residual_cnn
+
+    cnn = residual_cnn(cache_dir())
+    out += [("inline residual CNN", cnn, None, {}), ("inline residual CNN ii x4", cnn, None, {"target_ii": 4})]
     return out
 
 

@@ -44,6 +44,15 @@ class Device:
         return self.bram_blocks * self.bram_block_bits / BRAM18_BITS
 
     @property
+    def flow(self) -> str:
+        """The cell table its synthesis maps to (hwcomp/synth/cells.py's flow_of of `synth`,
+        which tests/devices checks; spelled here so hw/ needs nothing from synth/)."""
+        words = self.synth.split()
+        if words[0] == "synth_xilinx":
+            return words[words.index("-family") + 1]
+        return words[0].removeprefix("synth_")
+
+    @property
     def bram_bits(self) -> int:
         return self.bram_blocks * self.bram_block_bits
 

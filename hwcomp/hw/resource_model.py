@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass, field
 
 from hwcomp.devices import BRAM18_BITS, Device
-from hwcomp.synth.cells import flow_of
 
 from .memory_map import Memory, Placement, place_generic, place_xc7
 
@@ -49,6 +48,10 @@ class Structure:
     memories: tuple[Memory, ...] = ()
     multipliers: tuple[Multiplier, ...] = ()
     children: tuple["Structure", ...] = ()      # hwcomp_fifo instances inside the block
+    # Terms the DSP slices take in when the multipliers map to them (xilinx_dsp packs the
+    # product register, the adder chain and a plain accumulator into the slices): priced
+    # as "<term>@dsp" then, which the fit weighs on its own.
+    dsp_absorbs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class Priced:
 
 def dsp_limits(device: Device) -> tuple[int, int]:
     """The multiplier widths one DSP slice takes (signed operand bits)."""
-    flow = flow_of(device.synth)
+    flow = device.flow
     return {"xc7": (25, 18), "xcup": (27, 18), "ecp5": (18, 18), "ice40": (16, 16)}[flow]
 
 
@@ -97,7 +100,7 @@ def dsp_count(m: Multiplier, device: Device) -> int:
 
 
 def place(mem: Memory, device: Device) -> Placement:
-    flow = flow_of(device.synth)
+    flow = device.flow
     if flow in ("xc7", "xcup"):
         return place_xc7(mem)
     return place_generic(mem, device.bram_block_bits)
@@ -131,6 +134,11 @@ def price(s: Structure, device: Device) -> Priced:
             ff["dsp"] = ff.get("dsp", 0) + n * m.count
         else:
             lut["lut_mult"] = lut.get("lut_mult", 0) + m.a * m.b * m.count
+    if dsp:
+        for terms in (lut, ff):
+            for t in s.dsp_absorbs:
+                if t in terms:
+                    terms[f"{t}@dsp"] = terms.pop(t)
     return Priced(s.kind, lut, ff, lut_exact, ff_exact, dsp, bram, tuple(placements))
 
 
@@ -163,7 +171,7 @@ def estimate(s: Structure, device: Device) -> Estimate | None:
 
 
 def model_note(device: Device) -> str:
-    flow = flow_of(device.synth)
+    flow = device.flow
     if flow == FITTED_FLOW:
         return f"fitted to synth_xilinx {FITTED_FLOW}"
     return (f"fitted to synth_xilinx {FITTED_FLOW}, not to {device.synth}: LUT and FF use the xc7 fit, "

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+import numpy as np
+
 from .blocks.base import Bits, Hdl, MemFile, MemoryImage
 from .memory_map import Memory
 from .resource_model import Multiplier, Structure
@@ -77,7 +79,7 @@ def _mvu(p):
     mems, lut, ff = _fold_parts(nf, sf, simd * in_w, pe * simd * w_w)
     mems.append(Memory("bias_rom", nf, pe * acc_w, rom=True, sync_read=True))
     lut.update({"dot_add": pe * max(simd - 1, 0) * acc_w, "acc_add": pe * acc_w})
-    ff.update({"bias_regs": pe * acc_w, "dot_regs": pe * acc_w, "acc_regs": pe * acc_w})
+    ff.update({"bias_regs": pe * acc_w if nf > 1 else 0, "dot_regs": pe * acc_w, "acc_regs": pe * acc_w})
     if relu:
         lut["relu"] = pe * acc_w
     if k > 0:
@@ -94,8 +96,11 @@ def _mvu(p):
             lut["row_shift"] = pe * (acc_w + 1) * row_shift_w
             ff["nf_regs"] = 2 * cw(nf)
     mult = Multiplier(wv_w, x_w, min(wv_w + x_w, acc_w), pe * simd)
+    # In DSPs the products' register and their sum go into the slices; with one product
+    # per row (SIMD 1) the accumulator too (the slice's P register adds onto itself).
+    absorbs = ("dot_regs", "dot_add") + (("acc_regs", "acc_add") if simd == 1 else ())
     return Structure("mvu_thresh" if k > 0 else "mvu", lut, ff, tuple(mems), (mult,),
-                     (fifo(pe * out_w, 2),))
+                     (fifo(pe * out_w, 2),), absorbs)
 
 
 def _xnor_mvu(p):
@@ -144,7 +149,9 @@ def _dwc(p):
     cnt_w = clog2(buf + li + 1)
     return Structure(
         "dwc",
-        lut={"const": 1, "store": buf * elem_w, "landing": buf * elem_w * li, "count": cnt_w * buf,
+        # Lane l of the store takes input lane j <= l at base l - j: min(l + 1, IN_LANES) candidates.
+        lut={"const": 1, "store": buf * elem_w, "landing": elem_w * sum(min(lane + 1, li) for lane in range(buf)),
+             "count": cnt_w * buf,
              "beats": cw(in_beats) + cw(out_beats)},
         ff={"const": 1, "store_regs": buf * elem_w, "count_regs": cnt_w + cw(in_beats) + cw(out_beats)})
 
@@ -170,14 +177,14 @@ def _pool(p, window_key="WINDOW"):
         terms, m = _scale_terms(lanes, a_w, _int(p, "MULT", 1), _int(p, "SHIFT"), out_w)
         lut.update(terms)
         mults = (m,) if m else ()
-    return Structure("pool" if mode == 0 else "avg_pool", lut, ff,
+    # hwcomp_gap is an hwcomp_pool over all pixels: one kind, one set of coefficients.
+    return Structure("pool", lut, ff,
                      (Memory("acc_buf", cf, word, rom=False, sync_read=False, same_address=True),),
                      mults, (fifo(lanes * (in_w if mode == 0 else out_w), 2),))
 
 
 def _gap(p):
-    s = _pool(p, "PIXELS")
-    return Structure("gap", s.lut, s.ff, s.memories, s.multipliers, s.children)
+    return _pool(p, "PIXELS")
 
 
 def _add(p):
@@ -208,13 +215,14 @@ STRUCTURES: dict[str, Callable[[dict], Structure]] = {
 def varying_bits(image: MemoryImage) -> int:
     """Bit columns of a ROM image that are not the same in every line. Yosys (opt_mem)
     drops the constant ones before mapping, so they take no block RAM or LUT."""
-    from hwcomp.backends.rom_images import image_lines
-
-    words = [int(line, 16) for line in image_lines(image)]
-    diff = 0
-    for w in words[1:]:
-        diff |= w ^ words[0]
-    return bin(diff).count("1")
+    n = 0
+    for values, bits in image.fields:
+        v = np.asarray(values, dtype=np.int64) & ((1 << bits) - 1)   # two's complement in `bits`
+        if v.size == 0:
+            continue
+        diff = np.bitwise_or.reduce(v ^ v[:1], axis=0)
+        n += sum(bin(int(d)).count("1") for d in np.atleast_1d(diff))
+    return n
 
 
 def structure_of(hdl: Hdl, images: tuple[MemoryImage, ...] = ()) -> Structure | None:

@@ -73,3 +73,10 @@ def test_synthesis_command_maps_to_the_family(tmp_path, name):
     assert p.returncode == 0, p.stdout + p.stderr
     cells = json.loads((tmp_path / "stat.json").read_text())["design"]["num_cells_by_type"]
     assert cells.get(d.dsp_cell) == 1, cells  # the multiply-accumulate went into one of the family's DSPs
+
+
+def test_each_device_names_the_cell_table_of_its_synthesis():
+    from hwcomp.synth.cells import TABLES, flow_of
+
+    for d in DEVICES.values():
+        assert d.flow == flow_of(d.synth) and d.flow in TABLES
