@@ -36,9 +36,15 @@ class Memory:
     depth: int
     width: int
     rom: bool                 # no write port (initialized by $readmemh)
-    sync_read: bool           # the read data is registered (a block RAM can hold it)
+    sync_read: bool           # the read data or the read address is registered (a block RAM can hold it)
     block_only: bool = False  # rom_style / ram_style = "block"
     same_address: bool = False  # read and write share one address (single-port LUT RAM fits)
+    data_reg: bool | None = None  # the read data is registered (FFs unless a block RAM holds them);
+    #                               None: as sync_read. A FIFO's read has its address registered only.
+
+    @property
+    def read_reg(self) -> bool:
+        return self.sync_read if self.data_reg is None else self.data_reg
 
     @property
     def bits(self) -> int:

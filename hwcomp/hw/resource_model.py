@@ -123,7 +123,7 @@ def price(s: Structure, device: Device) -> Priced:
             else:
                 ff_exact += p.logic_bits
                 lut["ram_logic_bits"] = lut.get("ram_logic_bits", 0) + p.logic_bits
-        if mem.sync_read and p.kind != "bram":
+        if mem.read_reg and p.kind != "bram":
             ff["read_reg"] = ff.get("read_reg", 0) + mem.width
     dsp = 0
     for m in s.multipliers:

@@ -44,7 +44,9 @@ def fifo(width: int, depth: int) -> Structure:
         "fifo",
         lut={"const": 1, "ptr_bits": 2 * addr_w + count_w},
         ff={"const": 1, "ptr_regs": 2 * addr_w + count_w},
-        memories=(Memory("mem", depth, width, rom=False, sync_read=False),))
+        # The read is combinational from the registered rd_ptr: Yosys' memory_dff merges that
+        # address register into the read port, so a deep FIFO can go to block RAM.
+        memories=(Memory("mem", depth, width, rom=False, sync_read=True, data_reg=False),))
 
 
 def _fifo(p):
