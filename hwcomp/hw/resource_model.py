@@ -124,7 +124,7 @@ def price(s: Structure, device: Device) -> Priced:
                 ff_exact += p.logic_bits
                 lut["ram_logic_bits"] = lut.get("ram_logic_bits", 0) + p.logic_bits
         if mem.read_reg and p.kind != "bram":
-            ff["read_reg"] = ff.get("read_reg", 0) + mem.width
+            ff[f"read_reg:{mem.name}"] = ff.get(f"read_reg:{mem.name}", 0) + mem.width
     dsp = 0
     for m in s.multipliers:
         n = dsp_count(m, device)

@@ -100,7 +100,9 @@ def _mvu(p):
     mult = Multiplier(wv_w, x_w, min(wv_w + x_w, acc_w), pe * simd)
     # In DSPs the products' register and their sum go into the slices; with one product
     # per row (SIMD 1) the accumulator too (the slice's P register adds onto itself).
-    absorbs = ("dot_regs", "dot_add") + (("acc_regs", "acc_add") if simd == 1 else ())
+    # The bias then enters through the slice's C port, its registers with it.
+    absorbs = ("dot_regs", "dot_add") + (("acc_regs", "acc_add", "bias_regs", "read_reg:bias_rom")
+                                         if simd == 1 else ())
     return Structure("mvu_thresh" if k > 0 else "mvu", lut, ff, tuple(mems), (mult,),
                      (fifo(pe * out_w, 2),), absorbs)
 
