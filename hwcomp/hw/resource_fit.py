@@ -15,7 +15,7 @@ COEFFICIENTS = {
         'ff': {'beat_regs': 0.88634, 'const': 0.0},
     },
     'dwc': {
-        'lut': {'beats': 1.17598, 'const': 0.0, 'count': 0.04221, 'landing': 0.06313, 'store': 1.99524},
+        'lut': {'beats': 0.0, 'const': 0.0, 'count': 0.17584, 'landing': 0.0, 'out_mask': 0.0, 'shift_full': 3.11841, 'shift_tail': 0.84599, 'store': 0.0},
         'ff': {'const': 2.11099, 'count_regs': 0.17689, 'store_regs': 1.00924},
     },
     'fifo': {

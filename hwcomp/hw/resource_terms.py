@@ -151,11 +151,16 @@ def _dwc(p):
                          ff={"const": 1, "beat_regs": cw(in_beats)}, children=(fifo(li * elem_w, 2),))
     buf = li + lo + min(li, lo) - 1
     cnt_w = clog2(buf + li + 1)
+    out_tail = n - (out_beats - 1) * lo
     return Structure(
         "dwc",
-        # Lane l of the store takes input lane j <= l at base l - j: min(l + 1, IN_LANES) candidates.
-        lut={"const": 1, "store": buf * elem_w, "landing": elem_w * sum(min(lane + 1, li) for lane in range(buf)),
-             "count": cnt_w * buf,
+        lut={"const": 1, "store": buf * elem_w,
+             # The shift after an output beat: lane l takes l + OUT_LANES (or + OUT_TAIL) if inside.
+             "shift_full": elem_w * sum(1 for lane in range(buf) if lane + lo < buf),
+             "shift_tail": elem_w * sum(1 for lane in range(buf) if lane + out_tail < buf) if out_tail != lo else 0,
+             # Lane l of the store takes input lane j <= l at base l - j: min(l + 1, IN_LANES) candidates.
+             "landing": elem_w * sum(min(lane + 1, li) for lane in range(buf)),
+             "count": cnt_w * buf, "out_mask": elem_w * (lo - out_tail),
              "beats": cw(in_beats) + cw(out_beats)},
         ff={"const": 1, "store_regs": buf * elem_w, "count_regs": cnt_w + cw(in_beats) + cw(out_beats)})
 
