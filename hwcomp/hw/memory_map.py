@@ -137,10 +137,20 @@ def place_xc7(mem: Memory) -> Placement:
     return best
 
 
-def place_generic(mem: Memory, block_bits: int) -> Placement:
-    """Another family: block RAM of `block_bits` per block for synchronous memories of at least
-    half a block (or forced), distributed/logic otherwise; an approximation, not a fit."""
+# Per flow without a cost table: the widest block RAM port and the distributed RAM cell
+# (depth, width, LUTs), None where the family has none.
+GENERIC = {"ecp5": (36, (16, 4, 4)), "ice40": (16, None)}
+
+
+def place_generic(mem: Memory, block_bits: int, flow: str) -> Placement:
+    """Another family (not fitted): block RAM of `block_bits` per block, as wide as the port
+    allows, for registered memories of at least half a block (or forced); distributed RAM
+    cells for the others where the family has them, else logic. An approximation."""
+    max_width, cell = GENERIC.get(flow, (36, None))
     if mem.sync_read and (mem.block_only or mem.bits * 2 >= block_bits):
-        blocks = math.ceil(mem.bits / block_bits)
+        blocks = max(math.ceil(mem.bits / block_bits), math.ceil(mem.width / max_width))
         return Placement("bram", bram18=blocks * block_bits / (18 * 1024))
+    if cell is not None and not mem.rom:
+        depth, width, luts = cell
+        return Placement("lutram", lut=math.ceil(mem.depth / depth) * math.ceil(mem.width / width) * luts)
     return Placement("logic", logic_bits=mem.bits)

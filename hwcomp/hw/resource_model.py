@@ -103,7 +103,7 @@ def place(mem: Memory, device: Device) -> Placement:
     flow = device.flow
     if flow in ("xc7", "xcup"):
         return place_xc7(mem)
-    return place_generic(mem, device.bram_block_bits)
+    return place_generic(mem, device.bram_block_bits, flow)
 
 
 def price(s: Structure, device: Device) -> Priced:
