@@ -123,6 +123,12 @@ def price(s: Structure, device: Device) -> Priced:
             else:
                 ff_exact += p.logic_bits
                 lut["ram_logic_bits"] = lut.get("ram_logic_bits", 0) + p.logic_bits
+        if p.kind == "bram" and not mem.rom and not mem.read_reg:
+            # A read from a registered address (a FIFO) in block RAM: Yosys adds soft
+            # transparency for a write to the address being read, a register of the
+            # written word and a multiplexer per bit.
+            ff_exact += mem.width
+            lut_exact += mem.width
         if mem.read_reg and p.kind != "bram":
             ff[f"read_reg:{mem.name}"] = ff.get(f"read_reg:{mem.name}", 0) + mem.width
     dsp = 0

@@ -160,7 +160,9 @@ def _dwc(p):
              "shift_tail": elem_w * sum(1 for lane in range(buf) if lane + out_tail < buf) if out_tail != lo else 0,
              # Lane l of the store takes input lane j <= l at base l - j: min(l + 1, IN_LANES) candidates.
              "landing": elem_w * sum(min(lane + 1, li) for lane in range(buf)),
-             "count": cnt_w * buf, "out_mask": elem_w * (lo - out_tail),
+             # Past a LUT6's reach (a 4:1 mux) the landing muxes take another level per lane.
+             "landing_wide": elem_w * sum(max(min(lane + 1, li) - 4, 0) for lane in range(buf)),
+             "decode": buf, "count": cnt_w, "out_mask": elem_w * (lo - out_tail),
              "beats": cw(in_beats) + cw(out_beats)},
         ff={"const": 1, "store_regs": buf * elem_w, "count_regs": cnt_w + cw(in_beats) + cw(out_beats)})
 
