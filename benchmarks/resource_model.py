@@ -43,7 +43,7 @@ from hwcomp.devices import device  # noqa: E402
 from hwcomp.hw import resource_fit  # noqa: E402
 from hwcomp.hw.blocks import block_of_unit  # noqa: E402
 from hwcomp.hw.builder import build_design  # noqa: E402
-from hwcomp.hw.resource_model import estimate, linear, price  # noqa: E402
+from hwcomp.hw.resource_model import estimate, price  # noqa: E402
 from hwcomp.hw.resource_terms import fifo, structure_of  # noqa: E402
 from hwcomp.resources import templates_dir  # noqa: E402
 from hwcomp.synth.cells import count_cells  # noqa: E402

@@ -8,7 +8,9 @@ flops (register bits by group, adder and comparator bits, counters). Pricing:
 - memories go where Yosys puts them (hw/memory_map.py): block RAM counts
   exactly, LUT RAM cells are 4 LUTs, a ROM left to logic adds its bits to the
   `rom_logic_bits` LUT term, a RAM left to logic is its bits in FFs; a
-  registered read's data register is FFs unless a block RAM holds it;
+  registered read's data register is FFs unless a block RAM holds it; a
+  FIFO (read at a registered address) in block RAM gets Yosys' soft
+  transparency, a register and a multiplexer per bit;
 - multipliers go to DSPs by Yosys' rule (both operands >= 2 bits, product >=
   9 bits; split by the slice's widths), else their a*b bits join the
   `lut_mult` term;
@@ -24,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from hwcomp.devices import BRAM18_BITS, Device
+from hwcomp.devices import Device
 
 from .memory_map import Memory, Placement, place_generic, place_xc7
 
@@ -185,9 +187,4 @@ def model_note(device: Device) -> str:
             ("" if flow == "xcup" else ", LUT4 counts not modelled"))
 
 
-def bram_units(bram18: float) -> float:
-    """Block RAM in 18 Kb units, whole where the device's blocks are 18 Kb."""
-    return round(bram18, 3)
-
-
-__all__ = ["BRAM18_BITS", "Estimate", "Memory", "Multiplier", "Structure", "estimate", "price", "dsp_count"]
+__all__ = ["Estimate", "Memory", "Multiplier", "Structure", "dsp_count", "estimate", "price"]

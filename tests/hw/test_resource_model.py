@@ -121,3 +121,11 @@ def test_unknown_device_is_one_error(tmp_path):
 
     with pytest.raises(HwcompError, match="unknown device"):
         compile_model(mlp(tmp_path, [16, 8, 4]), tmp_path / "build", device="xc9000")
+
+
+def test_cli_prints_the_totals_against_the_device(tmp_path, capsys):
+    from hwcomp.cli import main
+
+    assert main(["compile", str(mlp(tmp_path, [16, 8, 4])), "-o", str(tmp_path / "b"), "--device", "xc7a35t"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("resources on"))
+    assert "xc7a35t" in line and "LUT (" in line and "BRAM18" in line
