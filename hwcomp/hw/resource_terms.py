@@ -228,6 +228,9 @@ def varying_bits(image: MemoryImage) -> int:
     drops the constant ones before mapping, so they take no block RAM or LUT."""
     n = 0
     for values, bits in image.fields:
+        if bits > 62:   # beyond int64: count every bit as varying (the conservative side)
+            n += bits * np.asarray(values).shape[-1]
+            continue
         v = np.asarray(values, dtype=np.int64) & ((1 << bits) - 1)   # two's complement in `bits`
         if v.size == 0:
             continue
