@@ -60,8 +60,7 @@ def yosys_executable() -> str:
 
 def synthesize(rtl_dir: str | Path, top: str, sources: Sequence[str | Path] | None = None,
                out_dir: str | Path | None = None, gates: bool = False, allow_latches: bool = False,
-               timeout_s: float = DEFAULT_TIMEOUT_S, command: str | None = None,
-               prelude: Sequence[str] = ()) -> SynthResult:
+               timeout_s: float = DEFAULT_TIMEOUT_S, command: str | None = None) -> SynthResult:
     """Synthesize `top` from `sources` (default: every *.v in `rtl_dir`).
 
     Writes yosys.log and stat.json to `out_dir` (default: `synth/` beside
@@ -78,7 +77,6 @@ def synthesize(rtl_dir: str | Path, top: str, sources: Sequence[str | Path] | No
     stat.unlink(missing_ok=True)  # a stale one must not pass for this run's
     script = "; ".join([
         f"read_verilog -defer {' '.join(names)}",
-        *prelude,
         (f"{command} -flatten -top {top}" if command is not None
          else f"synth -flatten -top {top}" + ("" if gates else " -run :fine")),
         f"tee -q -o {_quote(os.path.relpath(stat, rtl))} stat -json",
