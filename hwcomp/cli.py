@@ -9,6 +9,7 @@ import threading
 import warnings
 from pathlib import Path
 
+from hwcomp.devices import DEFAULT_DEVICE
 from hwcomp.errors import HwcompError
 from hwcomp.sim.build_cache import SIMULATORS
 
@@ -92,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--fold", type=_fold, help="PExSIMD per layer in order (2x32,5x2) or by name (fc1=2x32,fc2=5x2); "
                    "any values, width converters join layers whose lanes differ")
     c.add_argument("--input-shape", type=_shape, help="fix dynamic input dimensions, e.g. 1,64")
+    c.add_argument("--device", default=DEFAULT_DEVICE, metavar="NAME",
+                   help=f"device the resource estimate in report.json is against (default {DEFAULT_DEVICE}; "
+                        "`hwcomp devices` lists them)")
     c.add_argument("--max-tensor-elems", type=_count, metavar="N",
                    help="refuse, before allocating it, any tensor (weight, folded constant, intermediate) of "
                         "more than N elements (default 2^28)")
@@ -138,11 +142,13 @@ def _inspect(args) -> int:
 
 def _compile(args) -> int:
     from hwcomp.compile import compile_model
-    from hwcomp.report.compile_report import format_compile_report
+    from hwcomp.report.compile_report import format_compile_report, format_resources
 
     res = compile_model(args.model, args.output, calib=args.calib, bits=args.bits, target_ii=args.ii,
-                        pe_simd=args.fold, input_shape=args.input_shape, progress=_say, **_limits(args))
+                        pe_simd=args.fold, input_shape=args.input_shape, progress=_say, device=args.device,
+                        **_limits(args))
     print(format_compile_report(res.report))
+    print(format_resources(res.report))
     print(f"wrote {res.out_dir} (open {res.out_dir / 'report.html'} in a browser)")
     return 0
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from hwcomp.backends.verilog import top_module_name, write_verilog
 from hwcomp.design_file import DesignFile
+from hwcomp.devices import DEFAULT_DEVICE, device as find_device
 from hwcomp.errors import HwcompError
 from hwcomp.frontend.const_fold import check_size
 from hwcomp.frontend.onnx import DEFAULT_MAX_TENSOR_ELEMS, load_onnx
@@ -123,7 +124,8 @@ def hardware_pipeline(g: Graph, calib: np.ndarray | None, cfg: QuantConfig, targ
     return fold(lowered, target_ii, pe_simd)
 
 
-def write_design(hw: Graph, root: Path, model: str, options: dict) -> tuple[DesignFile, dict]:
+def write_design(hw: Graph, root: Path, model: str, options: dict,
+                 device: str = DEFAULT_DEVICE) -> tuple[DesignFile, dict]:
     """The one back end: build the design, write its Verilog, describe its top."""
     design = build_design(hw)
     files = write_verilog(design, root / "rtl")
@@ -136,17 +138,20 @@ def write_design(hw: Graph, root: Path, model: str, options: dict) -> tuple[Desi
         out_elems=design.out_elems, out_pixels=design.out_pixels, out_lanes=o.lanes, out_width=o.width,
         out_signed=o.signed, out_beats=design.out_beats, m_tdata_width=design.m_tdata_width,
         expected_ii_cycles=design.expected_ii)
-    return info, compile_report(hw, design, model, options)
+    return info, compile_report(hw, design, model, options, device)
 
 
 def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np.ndarray | None = None,
                   bits: str | QuantConfig = "w8a8", target_ii: int | None = None,
                   pe_simd=None, input_shape=None,
                   progress: Progress | None = None,
-                  max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS) -> CompileResult:
+                  max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS,
+                  device: str = DEFAULT_DEVICE) -> CompileResult:
     """max_tensor_elems bounds every tensor (weights, folded constants, intermediates, the
-    sliding windows hwcomp makes); a model needing more is refused before allocating it."""
+    sliding windows hwcomp makes); a model needing more is refused before allocating it.
+    `device` (hwcomp/devices.py) is what report.json's resource estimate is against."""
     say = progress or (lambda _msg: None)
+    device = find_device(device).name   # an unknown name fails before any work
     model, out_dir = Path(model), Path(out_dir)
     cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
     say(f"importing {model}")
@@ -160,7 +165,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         say("quantized model: integerizing with its own quantizers (thresholds from its activation functions)")
         hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd)
         options = {"bits": "from the model", "quantization": "the model's own quantizers", "target_ii": target_ii,
-                   "fold": _fold_option(pe_simd)}
+                   "fold": _fold_option(pe_simd), "device": device}
         return _write_build(model, out_dir, g, hw, options, say)
     check_hardware_support(channels_last, str(model))
     if calib is None:
@@ -180,7 +185,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         say(f"quantizing ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, {len(x)} calibration samples)")
     hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd)
     options = {"bits": cfg.spec, "quantization": "low-bit" if cfg.low_bit else "fixed point",
-               "target_ii": target_ii, "fold": _fold_option(pe_simd)}
+               "target_ii": target_ii, "fold": _fold_option(pe_simd), "device": device}
     if cfg.low_bit:
         options["edge_bits"] = cfg.edge_bits
     return _write_build(model, out_dir, g, hw, options, say)
@@ -200,7 +205,7 @@ def _write_build(model: Path, out_dir: Path, g: Graph, hw: Graph, options: dict,
         (tmp / "ir").mkdir()
         save_graph(g, tmp / "ir" / "float")
         save_graph(hw, tmp / "ir" / "hw")
-        info, report = write_design(hw, tmp, model.name, options)
+        info, report = write_design(hw, tmp, model.name, options, options["device"])
         info.write(tmp / "design.json")
         (tmp / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
         write_html_report(tmp)

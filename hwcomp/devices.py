@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from hwcomp.errors import HwcompError
 
 BRAM18_BITS = 18 * 1024
+DEFAULT_DEVICE = "xc7z020"   # what a compile estimates its resources against unless told
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,14 @@ class Device:
     def utilization(self, used: dict) -> dict[str, float | None]:
         """The fraction of the device each resource takes (None: the device has none of it)."""
         return {r: round(used[r] / cap, 4) if cap else None for r, cap in self.capacity.items()}
+
+    @property
+    def flow(self) -> str:
+        """The cell table (hwcomp/synth/cells.py) its synthesis command maps to."""
+        words = self.synth.split()
+        if words[0] == "synth_xilinx":
+            return words[words.index("-family") + 1]
+        return words[0].removeprefix("synth_")
 
     @property
     def bram_bits(self) -> int:

@@ -32,13 +32,13 @@ def estimate(report, device="xc7z020") -> dict:
 
 def synthesized(report, device="xc7z020", pnr=True) -> dict:
     """A resources.json as `hwcomp estimate` writes it: per instance u_<stage>, the top's own
-    cells under its name, utilization in percent, nextpnr's Fmax with --pnr."""
+    cells under its name, utilization as fractions, nextpnr's Fmax with --pnr."""
     per_module = {f"u_{n['name']}": {"lut": 90 + 11 * i, "ff": 40 + 5 * i, "dsp": 0, "bram18": 0}
                   for i, n in enumerate(report["pipeline"]["nodes"])}
     per_module[report["top"]] = {"lut": 7, "ff": 0, "dsp": 0, "bram18": 0}
     total = {k: sum(m[k] for m in per_module.values()) for k in ("lut", "ff", "dsp", "bram18")}
     res = {**total, "device": device, "top": report["top"], "synth": "synth_xilinx", "flow": "xc7",
-           "per_module": per_module, "utilization": {"lut": 12.5, "ff": 1.0, "dsp": 0.0, "bram18": 0.0},
+           "per_module": per_module, "utilization": {"lut": 0.125, "ff": 0.01, "dsp": 0.0, "bram18": 0.0},
            "shortfall": []}
     if pnr:
         res.update(fmax_mhz=123.4, clock_mhz=100.0, timing_met=True)

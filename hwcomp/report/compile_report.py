@@ -3,6 +3,7 @@ weight storage, every other block with its cycles, then totals. Plain data
 from the design's stages (their blocks' cycle models); the CLI formats it."""
 from __future__ import annotations
 
+from hwcomp.devices import DEFAULT_DEVICE, Device, device as find_device
 from hwcomp.hw.blocks import block_of_unit
 from hwcomp.hw.blocks.mvu import unit_input
 from hwcomp.hw.design import Design, MVULayer
@@ -10,7 +11,32 @@ from hwcomp.ir.graph import Graph, Node
 from hwcomp.report.pipeline import pipeline_section
 
 
-def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer, stage) -> dict:
+RESOURCES = ("lut", "ff", "dsp", "bram18")
+
+
+def resources_section(design: Design, dev: Device) -> dict:
+    """report.json's `resources`: the analytic estimate per stage and in total on `dev`,
+    with the fractions of the device it takes. A total is None when a block has no model."""
+    per_block = {s.name: block_of_unit(s.unit).resources(s.unit, dev) for s in design.stages}
+    totals = {}
+    for k in RESOURCES:
+        values = [getattr(r, k) for r in per_block.values()]
+        totals[k] = None if any(v is None for v in values) else sum(values)
+    if totals["bram18"] is not None:
+        totals["bram18"] = round(totals["bram18"], 3)
+    models = sorted({r.model for r in per_block.values() if r.model})
+    return {
+        **totals,
+        "device": dev.name,
+        "model": "; ".join(models) or None,
+        "utilization": {k: None if totals[k] is None or not dev.capacity[k] else round(totals[k] / dev.capacity[k], 4)
+                        for k in RESOURCES},
+        "capacity": dev.capacity,
+        "per_block": {name: r.as_dict() for name, r in per_block.items()},
+    }
+
+
+def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer, stage, resources: dict) -> dict:
     a = node.attrs
     u = unit_input(hw_graph, node)
     macs = u.pixels * layer.rows * u.positions * u.channels
@@ -39,15 +65,19 @@ def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer, stage) -> dict:
         "ideal_cycles": round(macs / (layer.pe * layer.simd), 3),
         "weight_bits": layer.rows * u.positions * u.channels * layer.weight_width,
         "float_weight_bits": layer.rows * u.positions * u.channels * 32,
-        "resources": block_of_unit(layer).resources(layer).as_dict(),
+        "resources": resources,
     }
 
 
-def compile_report(hw_graph: Graph, design: Design, model: str, options: dict) -> dict:
+def compile_report(hw_graph: Graph, design: Design, model: str, options: dict,
+                   device: str | Device = DEFAULT_DEVICE) -> dict:
+    dev = device if isinstance(device, Device) else find_device(device)
+    res = resources_section(design, dev)
     nodes = {n.name: n for n in hw_graph.nodes()}
-    layers = [layer_entry(hw_graph, nodes[s.node], s.unit, s) for s in design.stages if isinstance(s.unit, MVULayer)]
+    layers = [layer_entry(hw_graph, nodes[s.node], s.unit, s, res["per_block"][s.name])
+              for s in design.stages if isinstance(s.unit, MVULayer)]
     blocks = [{"name": s.name, "kind": block_of_unit(s.unit).__name__, "node": s.node, "summary": s.summary,
-               "cycles": s.cycles, "resources": block_of_unit(s.unit).resources(s.unit).as_dict()}
+               "cycles": s.cycles, "resources": res["per_block"][s.name]}
               for s in design.stages if not isinstance(s.unit, MVULayer)]
     ii = design.expected_ii
     ideal = max(l["ideal_cycles"] for l in layers)
@@ -59,6 +89,7 @@ def compile_report(hw_graph: Graph, design: Design, model: str, options: dict) -
         "top": design.name,
         "options": options,
         "folding": hw_graph.meta.get("folding"),
+        "resources": res,
         "layers": layers,
         "blocks": blocks,
         "totals": {
@@ -99,3 +130,14 @@ def format_compile_report(rep: dict) -> str:
                  f"{t['macs']:,} MACs on {t['lanes']} lanes, "
                  f"weights {t['weight_bits']:,} bits ({t['compression_vs_float32']:g}x smaller than float32)")
     return "\n".join(lines)
+
+
+def format_resources(rep: dict) -> str:
+    """One line: the estimate's totals against the device."""
+    r = rep.get("resources")
+    if not r or r["lut"] is None:
+        return "resources: no estimate (a block has no resource model)"
+    u = r["utilization"]
+    parts = [f"{r[k]:,g} {label}" + (f" ({100 * u[k]:.1f}%)" if u[k] is not None else "")
+             for k, label in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram18", "BRAM18"))]
+    return f"resources on {r['device']} (estimate, {r['model']}): " + ", ".join(parts)

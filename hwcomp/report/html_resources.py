@@ -4,8 +4,7 @@ counts per instance and in total, nextpnr's Fmax), against the device.
 
 The share of the device is computed from the capacity (the report's
 `capacity`, else the device database) so both sources agree on it; only
-without a capacity are their own `utilization` figures used, which
-report.json gives as fractions and resources.json as percent."""
+without a capacity are their own `utilization` fractions used."""
 from __future__ import annotations
 
 from hwcomp.devices import device as find_device
@@ -28,17 +27,17 @@ def _capacity(est: dict | None, synth: dict | None) -> tuple[dict | None, str]:
         dev = find_device(name)
     except HwcompError:
         return None, name
-    return {k: getattr(dev, k) for k in RESOURCES}, name
+    return dev.capacity, name
 
 
-def _share(res: dict | None, cap: dict | None, k: str, percent: bool):
+def _share(res: dict | None, cap: dict | None, k: str):
     if not res:
         return None
     v = res.get(k)
     if cap and cap.get(k) and isinstance(v, (int, float)):
         return v / cap[k]
     u = (res.get("utilization") or {}).get(k)
-    return u / (100 if percent else 1) if isinstance(u, (int, float)) else None
+    return u if isinstance(u, (int, float)) else None
 
 
 def _notes(synth: dict | None) -> list[dict]:
@@ -63,7 +62,7 @@ def resources_section(report: dict, stages: list[dict], synth: dict | None) -> d
     cap, dev_name = _capacity(est, synth)
     totals, shares = [], []
     for k in RESOURCES:
-        fe, fs = _share(est, cap, k, percent=False), _share(synth, cap, k, percent=True)
+        fe, fs = _share(est, cap, k), _share(synth, cap, k)
         totals.append([plots.RESOURCE_LABELS[k], num((est or {}).get(k), 1), num((synth or {}).get(k), 1),
                        num(cap[k], 1) if cap else DASH, pct(fe), pct(fs)])
         if fe is not None or fs is not None:

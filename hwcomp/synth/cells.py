@@ -1,7 +1,7 @@
 """Count a synthesized netlist's cells as LUT, FF, DSP and 18 Kb block RAM.
 
 One table per Yosys mapping flow (`synth_xilinx -family xc7 | xcup`,
-`synth_ecp5`, `synth_ice40`): each cell type a flow emits, what it occupies.
+`synth_ecp5`, `synth_ice40`; a Device's `flow` names its table): each cell type a flow emits, what it occupies.
 The analytic model is fitted to these counts and `hwcomp estimate` reports
 them, so both count the same way. Conventions, as the vendors' utilization
 reports count:
@@ -80,16 +80,6 @@ class CellCount:
 
     def as_dict(self) -> dict:
         return {"lut": self.lut, "ff": self.ff, "dsp": self.dsp, "bram18": self.bram18}
-
-
-def flow_of(synth_command: str) -> str:
-    """The table for a Yosys synthesis command (a Device's `synth`)."""
-    words = synth_command.split()
-    if words[0] == "synth_xilinx":
-        return words[words.index("-family") + 1] if "-family" in words else "xc7"
-    if words[0] in ("synth_ecp5", "synth_ice40"):
-        return words[0].removeprefix("synth_")
-    raise HwcompError(f"no cell table for the synthesis command {synth_command!r}")
 
 
 def count_cells(cells: Mapping[str, int], flow: str) -> CellCount:

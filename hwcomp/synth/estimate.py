@@ -27,7 +27,7 @@ from hwcomp.devices import Device, device
 from hwcomp.errors import HwcompError
 from hwcomp.outdir import read_manifest, write_atomic
 from hwcomp.report.html_report import refresh_html_report
-from hwcomp.synth.cells import RESOURCES, count_cells, flow_of
+from hwcomp.synth.cells import RESOURCES, count_cells
 from hwcomp.synth.nextpnr import place_and_route
 from hwcomp.synth.pnr_shell import SHELL_PINS, SHELL_TOP, write_shell
 from hwcomp.synth.yosys import SynthResult, synthesize
@@ -62,7 +62,7 @@ def estimate_build(build_dir: str | Path, device: str | None = None, pnr: bool =
         raise HwcompError(f"{dev.name}: no open place and route for {dev.vendor} devices (nextpnr covers "
                           "ECP5 and iCE40); run without --pnr, or choose an ECP5 or iCE40 device")
     step = progress or (lambda label: nullcontext())
-    flow, work = flow_of(dev.synth), root / "synth" / dev.name
+    flow, work = dev.flow, root / "synth" / dev.name
     rtl, sources = root / "rtl", [root / s for s in design.sources]
 
     with step(f"synthesizing with {dev.synth} (flattened)"):

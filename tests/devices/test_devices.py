@@ -73,3 +73,12 @@ def test_synthesis_command_maps_to_the_family(tmp_path, name):
     assert p.returncode == 0, p.stdout + p.stderr
     cells = json.loads((tmp_path / "stat.json").read_text())["design"]["num_cells_by_type"]
     assert cells.get(d.dsp_cell) == 1, cells  # the multiply-accumulate went into one of the family's DSPs
+
+
+def test_each_device_names_the_cell_table_of_its_synthesis():
+    from hwcomp.synth.cells import TABLES
+
+    flows = {d.name: d.flow for d in DEVICES.values()}
+    assert {f for f in flows.values()} == set(TABLES)
+    assert flows["xc7z020"] == "xc7" and flows["xczu3eg"] == "xcup" and flows["lfe5u-85f"] == "ecp5"
+    assert flows["ice40up5k"] == "ice40"

@@ -2,7 +2,7 @@
 import pytest
 
 from hwcomp.errors import HwcompError
-from hwcomp.synth.cells import count_cells, flow_of
+from hwcomp.synth.cells import count_cells
 
 
 def test_xilinx_lutram_counts_its_luts_and_ramb36_two_halves():
@@ -19,9 +19,3 @@ def test_ecp5_carry_cells_are_two_luts_and_ice40_ebr_is_four_eighteenths():
 def test_an_unknown_cell_is_an_error_not_a_zero():
     with pytest.raises(HwcompError, match="FOO"):
         count_cells({"LUT4": 1, "FOO": 1}, "ecp5")
-
-
-@pytest.mark.parametrize("cmd, flow", [("synth_xilinx -family xc7", "xc7"), ("synth_xilinx -family xcup", "xcup"),
-                                       ("synth_ecp5", "ecp5"), ("synth_ice40 -dsp", "ice40")])
-def test_every_device_command_has_a_table(cmd, flow):
-    assert flow_of(cmd) == flow

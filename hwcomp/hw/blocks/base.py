@@ -23,6 +23,7 @@ import numpy as np
 from hwcomp.numerics import ceil_div
 
 if TYPE_CHECKING:
+    from hwcomp.devices import Device
     from hwcomp.ir.graph import Graph, Node
 
 
@@ -59,11 +60,13 @@ class MemoryImage:
 
 @dataclass(frozen=True)
 class Resources:
-    """FPGA resources of one instance; None is unknown (no model yet)."""
+    """FPGA resources of one instance; None is unknown (no model yet). `model` says
+    what the numbers come from (hw/resource_model.py)."""
     lut: int | None = None
     ff: int | None = None
     dsp: int | None = None
-    bram18: int | None = None
+    bram18: float | None = None
+    model: str | None = None
 
     def as_dict(self) -> dict:
         return {"lut": self.lut, "ff": self.ff, "dsp": self.dsp, "bram18": self.bram18}
@@ -163,8 +166,17 @@ class Block:
         return ()
 
     @classmethod
-    def resources(cls, unit) -> Resources:
-        return Resources()
+    def resources(cls, unit, device: "Device") -> Resources:
+        """The analytic estimate of one instance on `device` (hw/resource_model.py): the
+        structure of its HDL module, priced with the fitted coefficients."""
+        from hwcomp.hw.resource_model import estimate
+        from hwcomp.hw.resource_terms import structure_of
+
+        s = structure_of(cls.hdl(unit, "unit"), cls.memories(unit, "unit"))
+        e = estimate(s, device) if s is not None else None
+        if e is None:
+            return Resources()
+        return Resources(round(e.lut), round(e.ff), e.dsp, round(e.bram18, 3), e.model)
 
     @classmethod
     def summary(cls, unit) -> str:
