@@ -56,6 +56,28 @@ def _count(text: str) -> int:
     return n
 
 
+def _number(text: str) -> float:
+    try:
+        f = float(text)
+    except ValueError:
+        return float("nan")
+    return f
+
+
+def _fraction(text: str) -> float:
+    f = _number(text)
+    if not 0 < f <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share above 0 and at most 1 (0.8 = 80%), got {text!r}")
+    return f
+
+
+def _positive(text: str) -> float:
+    f = _number(text)
+    if not 0 < f < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return f
+
+
 def _mhz(text: str) -> float:
     try:
         f = float(text)
@@ -93,9 +115,15 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--fold", type=_fold, help="PExSIMD per layer in order (2x32,5x2) or by name (fc1=2x32,fc2=5x2); "
                    "any values, width converters join layers whose lanes differ")
     c.add_argument("--input-shape", type=_shape, help="fix dynamic input dimensions, e.g. 1,64")
-    c.add_argument("--device", default=DEFAULT_DEVICE, metavar="NAME",
-                   help=f"device the resource estimate in report.json is against (default {DEFAULT_DEVICE}; "
-                        "`hwcomp devices` lists them)")
+    c.add_argument("--device", metavar="NAME",
+                   help="fold for the highest throughput whose resource estimate fits this device (`hwcomp devices` "
+                        f"lists them); with --ii or --fold only the estimate is against it (default {DEFAULT_DEVICE})")
+    c.add_argument("--max-util", type=_fraction, metavar="U",
+                   help="share of each of the device's resources the design may take (default 0.8)")
+    c.add_argument("--target-fps", type=_positive, metavar="F",
+                   help="fold for the fewest lanes reaching F images per second at --clock")
+    c.add_argument("--clock", type=_mhz, default=100.0, metavar="MHZ",
+                   help="clock rate the design is built for (default 100), which --target-fps counts in")
     c.add_argument("--max-tensor-elems", type=_count, metavar="N",
                    help="refuse, before allocating it, any tensor (weight, folded constant, intermediate) of "
                         "more than N elements (default 2^28)")
@@ -146,7 +174,7 @@ def _compile(args) -> int:
 
     res = compile_model(args.model, args.output, calib=args.calib, bits=args.bits, target_ii=args.ii,
                         pe_simd=args.fold, input_shape=args.input_shape, progress=_say, device=args.device,
-                        **_limits(args))
+                        max_util=args.max_util, target_fps=args.target_fps, clock_mhz=args.clock, **_limits(args))
     print(format_compile_report(res.report))
     print(format_resources(res.report))
     print(f"wrote {res.out_dir} (open {res.out_dir / 'report.html'} in a browser)")

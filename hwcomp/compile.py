@@ -16,6 +16,7 @@ from hwcomp.errors import HwcompError
 from hwcomp.frontend.const_fold import check_size
 from hwcomp.frontend.onnx import DEFAULT_MAX_TENSOR_ELEMS, load_onnx
 from hwcomp.hw.builder import build_design
+from hwcomp.hw.fit import DEFAULT_MAX_UTIL, FitGoal, fit_folding
 from hwcomp.hw.region import hardware_region, region_io
 from hwcomp.hw.support import check_hardware_support
 from hwcomp.ir.graph import Graph
@@ -118,10 +119,31 @@ def _integerized(g: Graph, quantized: Graph) -> Graph:
 
 
 def hardware_pipeline(g: Graph, calib: np.ndarray | None, cfg: QuantConfig, target_ii: int | None,
-                      pe_simd=None) -> Graph:
+                      pe_simd=None, fit: FitGoal | None = None, say: Progress | None = None) -> Graph:
     q = integer_graph(g, calib, cfg)
     lowered = run_to_fixed_point(q, [lower_to_hardware])
-    return fold(lowered, target_ii, pe_simd)
+    if fit is None:
+        return fold(lowered, target_ii, pe_simd)
+    if say is not None:
+        say(f"folding to fit {fit.device.name} (" + (f"{fit.target_fps:g} frames/s at {fit.clock_mhz:g} MHz"
+            if fit.target_fps is not None else f"at most {fit.max_util:.0%} of every resource") + ")")
+    folding, record = fit_folding(lowered, fit)
+    hw = fold(lowered, folding=folding)
+    hw.meta["fit"] = record
+    return hw
+
+
+def fit_goal(device: str | None, max_util: float | None, target_fps: float | None, clock_mhz: float,
+             target_ii: int | None, pe_simd) -> FitGoal | None:
+    """What folding to fit, if any: `device` or `target_fps` without --ii or --fold."""
+    if target_fps is not None and (target_ii or pe_simd):
+        raise HwcompError("--target-fps chooses the folding: give it or --ii / --fold, not both")
+    if max_util is not None and device is None:
+        raise HwcompError("--max-util is a share of a device: give --device too")
+    if (device is None and target_fps is None) or target_ii or pe_simd:
+        return None
+    return FitGoal(find_device(device or DEFAULT_DEVICE), DEFAULT_MAX_UTIL if max_util is None else max_util,
+                   target_fps, clock_mhz)
 
 
 def write_design(hw: Graph, root: Path, model: str, options: dict,
@@ -146,12 +168,19 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
                   pe_simd=None, input_shape=None,
                   progress: Progress | None = None,
                   max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS,
-                  device: str = DEFAULT_DEVICE) -> CompileResult:
+                  device: str | None = None, max_util: float | None = None,
+                  target_fps: float | None = None, clock_mhz: float = 100.0) -> CompileResult:
     """max_tensor_elems bounds every tensor (weights, folded constants, intermediates, the
     sliding windows hwcomp makes); a model needing more is refused before allocating it.
-    `device` (hwcomp/devices.py) is what report.json's resource estimate is against."""
+    `device` (hwcomp/devices.py; default xc7z020) is what report.json's resource estimate is
+    against. Given (and no target_ii or pe_simd), the folding is the fastest whose estimate
+    stays within `max_util` (default 0.8) of it; with `target_fps`, the fewest lanes that
+    reach it at `clock_mhz` (hw/fit.py)."""
     say = progress or (lambda _msg: None)
-    device = find_device(device).name   # an unknown name fails before any work
+    fit = fit_goal(device, max_util, target_fps, clock_mhz, target_ii, pe_simd)
+    device = find_device(device or DEFAULT_DEVICE).name   # an unknown name fails before any work
+    folding_options = {"device": device, "max_util": None if fit is None else fit.max_util,
+                       "target_fps": target_fps, "clock_mhz": clock_mhz}
     model, out_dir = Path(model), Path(out_dir)
     cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
     say(f"importing {model}")
@@ -163,9 +192,9 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     check_tensor_sizes(channels_last, max_tensor_elems)
     if has_quantizers(g):
         say("quantized model: integerizing with its own quantizers (thresholds from its activation functions)")
-        hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd)
+        hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd, fit, say)
         options = {"bits": "from the model", "quantization": "the model's own quantizers", "target_ii": target_ii,
-                   "fold": _fold_option(pe_simd), "device": device}
+                   "fold": _fold_option(pe_simd), **folding_options}
         return _write_build(model, out_dir, g, hw, options, say)
     check_hardware_support(channels_last, str(model))
     if calib is None:
@@ -183,9 +212,9 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
             f"layers {edges}, {len(x)} calibration samples)")
     else:
         say(f"quantizing ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, {len(x)} calibration samples)")
-    hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd)
+    hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd, fit, say)
     options = {"bits": cfg.spec, "quantization": "low-bit" if cfg.low_bit else "fixed point",
-               "target_ii": target_ii, "fold": _fold_option(pe_simd), "device": device}
+               "target_ii": target_ii, "fold": _fold_option(pe_simd), **folding_options}
     if cfg.low_bit:
         options["edge_bits"] = cfg.edge_bits
     return _write_build(model, out_dir, g, hw, options, say)

@@ -22,6 +22,8 @@ from hwcomp.devices import Device
 from hwcomp.errors import HwcompError
 from hwcomp.ir.graph import Graph
 
+from .blocks import block_of_unit
+from .builder import build_design
 from .folder import fastest_target, feasible_folding, slowest_folding
 from .folding import Folding
 
@@ -48,6 +50,22 @@ class FitGoal:
             raise HwcompError(f"--clock must be positive, got {self.clock_mhz:g} MHz")
 
 
+def design_estimate(graph: Graph, folding: Folding, device: Device) -> dict:
+    """The analytic resource model's totals for the design `folding` gives (built in full:
+    ROM contents decide how wide a ROM synthesizes)."""
+    design = build_design(graph, folding)
+    totals = dict.fromkeys(RESOURCES, 0)
+    for s in design.stages:
+        r = block_of_unit(s.unit).resources(s.unit, device)
+        for k in RESOURCES:
+            v = getattr(r, k)
+            if v is None:
+                raise HwcompError(f"no resource model for {s.name} ({type(s.unit).__name__}): cannot fit to "
+                                  f"{device.name}")
+            totals[k] += v
+    return totals
+
+
 def shortfall(used: dict, goal: FitGoal) -> list[str]:
     """What exceeds the budget, worst first: 'lut: needs 41,200, budget 16,640 (80% of 20,800): 24,560 short'."""
     cap = goal.device.capacity
@@ -65,7 +83,7 @@ def fits(used: dict, goal: FitGoal) -> bool:
     return not shortfall(used, goal)
 
 
-def fit_folding(graph: Graph, goal: FitGoal, estimate: Estimator) -> tuple[Folding, dict]:
+def fit_folding(graph: Graph, goal: FitGoal, estimate: Estimator = design_estimate) -> tuple[Folding, dict]:
     """The folding `goal` asks for and the record of how it was chosen."""
     probes: list[dict] = []
 

@@ -89,6 +89,8 @@ def compile_report(hw_graph: Graph, design: Design, model: str, options: dict,
         "top": design.name,
         "options": options,
         "folding": hw_graph.meta.get("folding"),
+        # How --device / --target-fps chose the folding (hw/fit.py), or None.
+        "fit": hw_graph.meta.get("fit"),
         "resources": res,
         "layers": layers,
         "blocks": blocks,
@@ -140,4 +142,6 @@ def format_resources(rep: dict) -> str:
     u = r["utilization"]
     parts = [f"{r[k]:,g} {label}" + (f" ({100 * u[k]:.1f}%)" if u[k] is not None else "")
              for k, label in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram18", "BRAM18"))]
-    return f"resources on {r['device']} (estimate, {r['model']}): " + ", ".join(parts)
+    line = f"resources on {r['device']} (estimate, {r['model']}): " + ", ".join(parts)
+    fit = rep.get("fit")
+    return line + (f"\nfolding: {fit['why']} ({len(fit['probes'])} foldings estimated)" if fit else "")

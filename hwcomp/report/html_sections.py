@@ -146,7 +146,11 @@ def folding(report: dict) -> dict:
             for l in report["layers"]]
     f = report.get("folding") or {}
     lanes = [[node, num(k["lanes"])] for node, k in sorted((f.get("blocks") or {}).items()) if "lanes" in k]
-    return {"rows": rows, "lanes": lanes, "input_lanes": num(f.get("input_lanes"))}
+    fit = report.get("fit")
+    probes = [[num(p["target_ii"]), num(p["ii"]), *(num(p[k], 1) for k in ("lut", "ff", "dsp", "bram18")),
+               "yes" if p["fits"] else "no"] for p in (fit or {}).get("probes", [])]
+    return {"rows": rows, "lanes": lanes, "input_lanes": num(f.get("input_lanes")),
+            "fit_why": fit["why"] if fit else None, "fit_probes": probes}
 
 
 def pipeline(report: dict) -> dict:
