@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--fold", type=_fold, help="PExSIMD per layer in order (2x32,5x2) or by name (fc1=2x32,fc2=5x2); "
                    "any values, width converters join layers whose lanes differ")
     c.add_argument("--input-shape", type=_shape, help="fix dynamic input dimensions, e.g. 1,64")
+    c.add_argument("--clock", type=float, default=100.0, metavar="MHZ",
+                   help="clock target in MHz the units are pipelined for (default 100)")
     c.add_argument("--max-tensor-elems", type=_count, metavar="N",
                    help="refuse, before allocating it, any tensor (weight, folded constant, intermediate) of "
                         "more than N elements (default 2^28)")
@@ -124,7 +126,8 @@ def _compile(args) -> int:
     from hwcomp.report.compile_report import format_compile_report
 
     res = compile_model(args.model, args.output, calib=args.calib, bits=args.bits, target_ii=args.ii,
-                        pe_simd=args.fold, input_shape=args.input_shape, progress=_say, **_limits(args))
+                        pe_simd=args.fold, input_shape=args.input_shape, progress=_say, clock_mhz=args.clock,
+                        **_limits(args))
     print(format_compile_report(res.report))
     print(f"wrote {res.out_dir}")
     return 0

@@ -15,6 +15,7 @@ from hwcomp.errors import HwcompError
 from hwcomp.frontend.const_fold import check_size
 from hwcomp.frontend.onnx import DEFAULT_MAX_TENSOR_ELEMS, load_onnx
 from hwcomp.hw.builder import build_design
+from hwcomp.hw.pipeline import DEFAULT_CLOCK_MHZ
 from hwcomp.hw.region import hardware_region, region_io
 from hwcomp.hw.support import check_hardware_support
 from hwcomp.ir.graph import Graph
@@ -123,8 +124,8 @@ def hardware_pipeline(g: Graph, calib: np.ndarray | None, cfg: QuantConfig, targ
 
 
 def write_design(hw: Graph, root: Path, model: str, options: dict) -> tuple[DesignFile, dict]:
-    """The one back end: build the design, write its Verilog, describe its top."""
-    design = build_design(hw)
+    """The one back end: build the design for options["clock_mhz"], write its Verilog, describe its top."""
+    design = build_design(hw, clock_mhz=options["clock_mhz"])
     files = write_verilog(design, root / "rtl")
     hw_in, hw_out = region_io(hw, hardware_region(hw))
     i, o = design.in_stream, design.out_stream
@@ -142,10 +143,14 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
                   bits: str | QuantConfig = "w8a8", target_ii: int | None = None,
                   pe_simd=None, input_shape=None,
                   progress: Progress | None = None,
-                  max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS) -> CompileResult:
+                  max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS,
+                  clock_mhz: float = DEFAULT_CLOCK_MHZ) -> CompileResult:
     """max_tensor_elems bounds every tensor (weights, folded constants, intermediates, the
-    sliding windows hwcomp makes); a model needing more is refused before allocating it."""
+    sliding windows hwcomp makes); a model needing more is refused before allocating it.
+    clock_mhz is the clock target the units are pipelined for (hw/pipeline.py)."""
     say = progress or (lambda _msg: None)
+    if not (isinstance(clock_mhz, (int, float)) and 1 <= clock_mhz <= 1000):
+        raise HwcompError(f"clock target {clock_mhz!r} MHz: supported 1 to 1000 MHz")
     model, out_dir = Path(model), Path(out_dir)
     cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
     say(f"importing {model}")
@@ -159,7 +164,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         say("quantized model: integerizing with its own quantizers (thresholds from its activation functions)")
         hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd)
         options = {"bits": "from the model", "quantization": "the model's own quantizers", "target_ii": target_ii,
-                   "fold": _fold_option(pe_simd)}
+                   "fold": _fold_option(pe_simd), "clock_mhz": float(clock_mhz)}
         return _write_build(model, out_dir, g, hw, options, say)
     check_hardware_support(channels_last, str(model))
     if calib is None:
@@ -179,7 +184,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         say(f"quantizing ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, {len(x)} calibration samples)")
     hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd)
     options = {"bits": cfg.spec, "quantization": "low-bit" if cfg.low_bit else "fixed point",
-               "target_ii": target_ii, "fold": _fold_option(pe_simd)}
+               "target_ii": target_ii, "fold": _fold_option(pe_simd), "clock_mhz": float(clock_mhz)}
     if cfg.low_bit:
         options["edge_bits"] = cfg.edge_bits
     return _write_build(model, out_dir, g, hw, options, say)

@@ -28,6 +28,7 @@ from .blocks.feature_maps import pixels
 from .blocks.plumbing import DwcBlock, FifoBlock, ForkBlock
 from .design import Design, FifoUnit, Stage, Stream
 from .folding import Folding
+from .pipeline import DEFAULT_CLOCK_MHZ
 from .region import hardware_region, region_io
 from .stream_ops import ForkUnit
 from .window import DwcParams
@@ -70,9 +71,10 @@ class Flow:
 
 
 class Builder:
-    def __init__(self, graph: Graph, plan_only: bool = False) -> None:
+    def __init__(self, graph: Graph, plan_only: bool = False, clock_mhz: float = DEFAULT_CLOCK_MHZ) -> None:
         self.graph = graph
         self.plan_only = plan_only
+        self.clock_mhz = clock_mhz      # the units pick their register stages for it (hw/pipeline.py)
         self.region = hardware_region(graph)
         self.src, self.dst = region_io(graph, self.region)
         self.readers: dict[str, int] = {}
@@ -196,10 +198,12 @@ class Builder:
                       out_pixels=pixels(shape_out))
 
 
-def build_design(graph: Graph, folding: Folding | None = None, plan_only: bool = False) -> Design:
-    """The design of a folded graph (hw/folding.py records the folding in graph.meta)."""
+def build_design(graph: Graph, folding: Folding | None = None, plan_only: bool = False,
+                 clock_mhz: float = DEFAULT_CLOCK_MHZ) -> Design:
+    """The design of a folded graph (hw/folding.py records the folding in graph.meta),
+    pipelined for a clock target of `clock_mhz`."""
     f = folding or Folding.from_meta(graph.meta.get("folding"), graph.name)
-    b = Builder(graph, plan_only)
+    b = Builder(graph, plan_only, clock_mhz)
     b.knobs = {k: dict(v) for k, v in f.blocks.items()}
     b.start(f.input_lanes)
     for n in b.region:

@@ -1,0 +1,74 @@
+"""Register stages a unit needs for a clock target.
+
+The matrix-vector unit's datapath is a chain: the weight ROM's read (block
+RAM clock-to-output), the multipliers, a balanced adder tree, the accumulator,
+the activation. `mvu_pipeline` cuts that chain where a clock period runs out,
+from the delays below, so a lower clock target gets fewer flip-flops. The
+delays are ECP5 (speed grade 6, nextpnr's timing model) as measured on the
+example designs (benchmarks/fmax.py); other families are of the same order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_CLOCK_MHZ = 100.0
+
+# Nanoseconds. A register-to-register path pays clock-to-output, setup and the
+# routing into and out of its logic: OVERHEAD_NS.
+OVERHEAD_NS = 2.0
+EBR_EXTRA_NS = 5.3             # DP16KD read without its output register, beyond a flip-flop's
+MULT_NS = 7.0                  # MULT18X18D, with the routing of operands fanned out to every lane
+ADD_LEVEL_NS = 1.6             # one adder tree level: a LUT, a short carry chain, routing
+ADD_BIT_NS = 0.06              # carry per bit of an adder
+ACT_NS = 2.5                   # requantize / threshold logic beyond its adders
+
+
+@dataclass(frozen=True)
+class MvuPipeline:
+    """The optional register stages of hwcomp_mvu (see its header comment)."""
+    op_reg: int = 0           # weight and input words registered once more after the ROM
+    prod_reg: int = 0         # products registered
+    tree_levels: int = 8      # adder tree levels per register stage (>= the tree's depth: none)
+    act_reg: int = 0          # activation registered before the output FIFO
+
+    def tree_regs(self, simd: int) -> int:
+        levels = (simd - 1).bit_length()
+        return (levels - 1) // self.tree_levels if levels > 0 else 0
+
+    def extra_latency(self, simd: int) -> int:
+        """Cycles these stages add to the unit's latency."""
+        return self.op_reg + self.prod_reg + self.tree_regs(simd) + self.act_reg
+
+    def parameters(self) -> tuple[tuple[str, int], ...]:
+        return (("OP_REG", self.op_reg), ("PROD_REG", self.prod_reg), ("TREE_LEVELS", self.tree_levels),
+                ("ACT_REG", self.act_reg))
+
+
+def period_ns(clock_mhz: float) -> float:
+    if not clock_mhz > 0:
+        raise ValueError(f"clock must be > 0 MHz, got {clock_mhz}")
+    return 1000.0 / clock_mhz
+
+
+def adder_ns(width: int) -> float:
+    return ADD_LEVEL_NS + ADD_BIT_NS * width
+
+
+def mvu_pipeline(clock_mhz: float, simd: int, acc_width: int) -> MvuPipeline:
+    """The fewest stages for which every path of the unit fits one clock period:
+    walk the chain ROM -> multiplier -> tree levels and cut where the period runs out."""
+    budget = period_ns(clock_mhz) - OVERHEAD_NS
+    levels = (simd - 1).bit_length()
+    add = adder_ns(acc_width)
+    op_reg = int(EBR_EXTRA_NS + MULT_NS > budget)
+    t = MULT_NS + (0 if op_reg else EBR_EXTRA_NS)   # the path so far into the tree
+    per_stage = max(1, int(budget // add))           # tree levels a stage of its own holds
+    prod_reg = int(levels > 0 and t + min(per_stage, levels) * add > budget)
+    if prod_reg:
+        tree_levels = per_stage
+    else:
+        # The first tree stage also holds the multiplier.
+        tree_levels = max(1, int(max(budget - t, 0.0) // add))
+    tree_levels = min(tree_levels, max(levels, 1))
+    act_reg = int(add + ACT_NS > budget)
+    return MvuPipeline(op_reg, prod_reg, tree_levels, act_reg)
