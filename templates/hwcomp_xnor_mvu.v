@@ -20,16 +20,20 @@
 //
 // Pipeline (every stage advances together on `en`):
 //   S0  step counters; issue ROM / buffer reads, accept the input word
-//   S1  weight word, threshold word and input word registered
-//   S2  per PE lane: XNOR, mask, popcount of the SIMD agreements registered
+//   S1  weight word and input word registered; OP_REG = 1 registers them
+//       once more (S1b: the block RAM's clock-to-output ends in a flip-flop,
+//       one copy of the input word per PE lane)
+//   S2  per PE lane: XNOR, mask, popcount of the SIMD agreements registered;
+//       the threshold word registered (read with the row fold index carried
+//       along to S1 / S1b)
 //   S3  per PE lane: accumulated popcount; restarts on the first column fold
 //   S4  compare with the threshold (or pass the popcount) into a 2-word
 //       output FIFO, which drives m_axis.
 // `en` is the output FIFO's tready, decoded from its count register only: the
 // pipeline stalls only while that FIFO is full, and m_axis_tready never
 // reaches s_axis_tready combinationally. Latency: a row fold's output word
-// can be taken 4 cycles after its last step fires (S1, S2, S3, FIFO write).
-// No multipliers: XNOR, adders and one comparator per lane.
+// can be taken 4 + OP_REG cycles after its last step fires (S1, [S1b], S2,
+// S3, FIFO write). No multipliers: XNOR, adders and one comparator per lane.
 //
 // Memory layouts (written by hwcomp.hw.binary):
 //   WEIGHT_FILE  NF*SF lines, line nf*SF+sf; weight bit W[nf*PE+p][sf*SIMD+s]
@@ -53,7 +57,8 @@ module hwcomp_xnor_mvu #(
     parameter integer THRESH_W = 3,        // threshold width, unsigned, holds COLS+1 (POPCOUNT_OUT = 0)
     parameter integer POPCOUNT_OUT = 0,    // 0: 1-bit threshold outputs, 1: popcount outputs
     parameter WEIGHT_FILE = "weights.mem", // $readmemh image of the weight ROM
-    parameter THRESH_FILE = "thresh.mem"   // $readmemh image of the threshold ROM
+    parameter THRESH_FILE = "thresh.mem",  // $readmemh image of the threshold ROM
+    parameter integer OP_REG = 0           // 1: register the weight and input words once more (S1b)
 ) (
     input  wire                  clk,
     input  wire                  rst,      // synchronous, active high
@@ -79,6 +84,8 @@ localparam integer SIMD_R = SIMD > 0 ? SIMD : 1;   // SIMD < 1 reaches its check
 localparam [SIMD-1:0] ALL_LANES = {SIMD_R{1'b1}};
 localparam [SIMD-1:0] LAST_MASK = ALL_LANES >> (SIMD - LAST_COLS);
 localparam integer NF_CW = NF > 1 ? $clog2(NF) : 1;
+// With S1b, one copy of the input word register per PE lane (fan-out SIMD each).
+localparam integer X_COPIES = OP_REG != 0 ? PE : 1;
 
 // ---------------------------------------------------------------- parameter checks
 // An illegal value instantiates a module that does not exist, named after the
@@ -106,6 +113,9 @@ generate
     if (POPCOUNT_OUT != 0 && POPCOUNT_OUT != 1) begin : g_check_popcount_out
         hwcomp_xnor_mvu_ILLEGAL_POPCOUNT_OUT_not_0_or_1 u_illegal ();
     end
+    if (OP_REG != 0 && OP_REG != 1) begin : g_check_op_reg
+        hwcomp_xnor_mvu_ILLEGAL_OP_REG_not_0_or_1 u_illegal ();
+    end
     if (POPCOUNT_OUT == 0 && THRESH_W >= 1 && THRESH_W < $clog2(COLS + 2)) begin : g_check_thresh_w_range
         hwcomp_xnor_mvu_ILLEGAL_THRESH_W_below_clog2_COLS_plus_2 u_illegal ();
     end
@@ -116,7 +126,7 @@ endgenerate
 wire en;                                   // pipeline advances this cycle
 wire [NF_CW-1:0] nf;                       // row fold of the step issued in S0
 wire [W_WORD_W-1:0] s1_weights;
-wire [SIMD-1:0] s1_x;                      // the input word this step compares
+wire [X_COPIES*SIMD-1:0] s1_x;             // the input word this step compares, per copy
 wire s1_last;                              // last column fold: mask the padded lanes
 wire s2_valid;
 wire s2_first;                             // first column fold: restart the count
@@ -129,6 +139,8 @@ hwcomp_mvu_fold #(
     .IN_WORD_W(SIMD),
     .W_WORD_W(W_WORD_W),
     .OUT_WORD_W(OUT_WORD_W),
+    .OP_REG(OP_REG),
+    .X_COPIES(X_COPIES),
     .WEIGHT_FILE(WEIGHT_FILE)
 ) u_fold (
     .clk(clk),
@@ -157,18 +169,32 @@ generate
     if (POPCOUNT_OUT == 0) begin : g_thresh
         // Left to the tool: a few words, usually best as LUTs.
         reg [T_WORD_W-1:0] thresh_rom [0:NF-1];
-        reg [T_WORD_W-1:0] s1_t;
         reg [T_WORD_W-1:0] s2_t;
         reg [T_WORD_W-1:0] s3_t;
+        // The row fold index of S1 (S1b with OP_REG): the word read with it meets S2.
+        reg [NF_CW-1:0] s1_nf;
+        wire [NF_CW-1:0] m_nf;
 
         initial begin
             $readmemh(THRESH_FILE, thresh_rom);
         end
 
+        if (OP_REG != 0) begin : g_op_nf
+            reg [NF_CW-1:0] q;
+            always @(posedge clk) begin
+                if (en) begin
+                    q <= s1_nf;
+                end
+            end
+            assign m_nf = q;
+        end else begin : g_nf
+            assign m_nf = s1_nf;
+        end
+
         always @(posedge clk) begin
             if (en) begin
-                s1_t <= thresh_rom[nf];
-                s2_t <= s1_t;
+                s1_nf <= nf;
+                s2_t <= thresh_rom[m_nf];
             end
             if (en && s2_valid && s2_last) begin
                 s3_t <= s2_t;
@@ -190,7 +216,7 @@ genvar p;
 generate
     for (p = 0; p < PE; p = p + 1) begin : g_pe
         // S2: XNOR of this row's weight bits with the input word, popcount.
-        wire [SIMD-1:0] agree = ~(s1_weights[p*SIMD +: SIMD] ^ s1_x) & lane_mask;
+        wire [SIMD-1:0] agree = ~(s1_weights[p*SIMD +: SIMD] ^ s1_x[(p % X_COPIES)*SIMD +: SIMD]) & lane_mask;
         reg [SC_W-1:0] step_cnt;
 
         if (SIMD > 1) begin : g_popcount

@@ -54,6 +54,17 @@ def adder_ns(width: int) -> float:
     return ADD_LEVEL_NS + ADD_BIT_NS * width
 
 
+def popcount_ns(simd: int) -> float:
+    """XNOR and a popcount of `simd` bits: about one LUT level per doubling."""
+    return ADD_LEVEL_NS * max(1, (simd - 1).bit_length())
+
+
+def xnor_pipeline(clock_mhz: float, simd: int) -> MvuPipeline:
+    """hwcomp_xnor_mvu has one optional stage: S1b, between the ROM and the popcount."""
+    budget = period_ns(clock_mhz) - OVERHEAD_NS
+    return MvuPipeline(op_reg=int(EBR_EXTRA_NS + popcount_ns(simd) > budget), tree_levels=64)
+
+
 def mvu_pipeline(clock_mhz: float, simd: int, acc_width: int) -> MvuPipeline:
     """The fewest stages for which every path of the unit fits one clock period:
     walk the chain ROM -> multiplier -> tree levels and cut where the period runs out."""

@@ -17,7 +17,7 @@ import numpy as np
 from hwcomp.hw.binary import check_xnor_layer, xnor_layer, xnor_parameters, xnor_threshold_rows, xnor_weight_rows
 from hwcomp.hw.design import Folded, MVULayer
 from hwcomp.hw.numerics import accumulator_bounds
-from hwcomp.hw.pipeline import DEFAULT_CLOCK_MHZ, mvu_pipeline
+from hwcomp.hw.pipeline import DEFAULT_CLOCK_MHZ, mvu_pipeline, xnor_pipeline
 from hwcomp.numerics import ceil_div, int_range
 from hwcomp.ops.activation import Relu
 from hwcomp.ops.dense import Dense
@@ -91,6 +91,8 @@ def _padded_row_thresholds(rows_p: int, k: int, out_base: int, always_never: tup
 
 def mvu_latency(layer: MVULayer) -> int:
     """Cycles from a vector's last step firing to its last output word (nothing stalling)."""
+    if layer.xnor:
+        return xnor_layer(layer).latency
     return MVU_LATENCY + layer.pipeline.extra_latency(layer.simd)
 
 
@@ -158,7 +160,8 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
         weights=wp, bias=bp, acc_width=acc_width, requant=a["requant"],
         shift=a["shift"], relu=a["relu"], out_width=out_width, out_signed=out.signed,
         out_min=out.min_int, out_max=out.max_int, in_fifo_depth=fifo_depth(ceil_div(cols, simd)),
-        weight_bipolar=bipolar, xnor=xnor, pipeline=mvu_pipeline(clock_mhz, simd, acc_width), **modes,
+        weight_bipolar=bipolar, xnor=xnor, **modes,
+        pipeline=xnor_pipeline(clock_mhz, simd) if xnor else mvu_pipeline(clock_mhz, simd, acc_width),
     )
 
 

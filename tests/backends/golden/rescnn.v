@@ -243,6 +243,10 @@ hwcomp_mvu #(
     .OUT_MAX(19'h000ff),
     .OUT_W(8),
     .ROW_SHIFT_W(4),
+    .OP_REG(1),
+    .PROD_REG(0),
+    .TREE_LEVELS(1),
+    .ACT_REG(0),
     .WEIGHT_FILE({MEM_DIR, "mvu2_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "mvu2_bias.mem"}),
     .SHIFT_FILE({MEM_DIR, "mvu2_shift.mem"})
@@ -354,6 +358,10 @@ hwcomp_mvu #(
     .OUT_MIN(20'h00000),
     .OUT_MAX(20'h000ff),
     .OUT_W(8),
+    .OP_REG(1),
+    .PROD_REG(1),
+    .TREE_LEVELS(2),
+    .ACT_REG(0),
     .WEIGHT_FILE({MEM_DIR, "mvu7_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "mvu7_bias.mem"})
 ) u_mvu7 (
@@ -594,6 +602,10 @@ hwcomp_mvu #(
     .OUT_MAX(18'h000ff),
     .OUT_W(8),
     .ROW_SHIFT_W(4),
+    .OP_REG(1),
+    .PROD_REG(1),
+    .TREE_LEVELS(2),
+    .ACT_REG(0),
     .WEIGHT_FILE({MEM_DIR, "mvu18_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "mvu18_bias.mem"}),
     .SHIFT_FILE({MEM_DIR, "mvu18_shift.mem"})
@@ -747,6 +759,10 @@ hwcomp_mvu #(
     .OUT_MIN(19'h00000),
     .OUT_MAX(19'h00000),
     .OUT_W(18),
+    .OP_REG(1),
+    .PROD_REG(1),
+    .TREE_LEVELS(2),
+    .ACT_REG(0),
     .WEIGHT_FILE({MEM_DIR, "mvu26_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "mvu26_bias.mem"})
 ) u_mvu26 (
