@@ -150,6 +150,8 @@ MVU_PIPE_SPECS = (
               relu=True, requant=True, shift=1, out_width=2, pipeline=MvuPipeline(1, 0, 1, 1)),
     LayerSpec("pipe_rowshift_tree1", rows=7, cols=12, pe=3, simd=4, in_width=5, in_signed=False, weight_width=4,
               relu=True, requant=True, out_width=3, row_shifts=True, pipeline=MvuPipeline(1, 0, 1, 0)),
+    LayerSpec("pipe_far_simd6", rows=5, cols=11, pe=2, simd=6, in_width=6, in_signed=True, weight_width=5,
+              relu=True, requant=True, shift=4, out_width=5, pipeline=MvuPipeline(2, 2, 2, 1)),
 )
 
 MVU_SEEDS = (1, 2)                       # random draws per build

@@ -19,8 +19,9 @@
 // clock needs are chosen by the compiler (hwcomp/hw/pipeline.py):
 //   S0  step counters; issue ROM / buffer reads, accept the input word
 //   S1  weight word and input word registered; OP_REG = 1 registers them
-//       once more (S1b: the block RAM's clock-to-output ends in a flip-flop)
-//   ..  per PE lane: the SIMD products (registered if PROD_REG), summed by a
+//       once more (S1b: the block RAM's clock-to-output ends in a flip-flop),
+//       OP_REG = 2 twice (operands crossing the die to their multipliers)
+//   ..  per PE lane: the SIMD products (registered PROD_REG times), summed by a
 //       balanced adder tree with a register after every TREE_LEVELS levels
 //   S2  per PE lane: the tree's sum (dot) registered
 //   S3  per PE lane: accumulator; bias enters on the first column fold
@@ -83,8 +84,8 @@ module hwcomp_mvu #(
     parameter THRESH_FILE = "thresh.mem",  // $readmemh image of the threshold ROM (THRESH_K > 0)
     parameter integer ROW_SHIFT_W = 0,     // bits of a row's shift, <= clog2(ACC_W+1); 0: SHIFT for every row
     parameter SHIFT_FILE = "shift.mem",    // $readmemh image of the shift ROM (ROW_SHIFT_W > 0)
-    parameter integer OP_REG = 0,          // 1: register the weight and input words once more (S1b)
-    parameter integer PROD_REG = 0,        // 1: register the products
+    parameter integer OP_REG = 0,          // 1, 2: register the weight and input words once or twice more (S1b)
+    parameter integer PROD_REG = 0,        // 1, 2: register the products once or twice
     parameter integer TREE_LEVELS = 8,     // adder tree levels per register stage, >= 1
     parameter integer ACT_REG = 0          // 1: register the activation before the output FIFO
 ) (
@@ -190,11 +191,11 @@ generate
     if (ROW_SHIFT_W > 0 && (REQUANT != 1 || THRESH_K != 0 || SHIFT != 0)) begin : g_check_row_shift_mode
         hwcomp_mvu_ILLEGAL_ROW_SHIFT_W_without_requant_or_with_SHIFT u_illegal ();
     end
-    if (OP_REG != 0 && OP_REG != 1) begin : g_check_op_reg
-        hwcomp_mvu_ILLEGAL_OP_REG_not_0_or_1 u_illegal ();
+    if (OP_REG < 0 || OP_REG > 2) begin : g_check_op_reg
+        hwcomp_mvu_ILLEGAL_OP_REG_outside_0_to_2 u_illegal ();
     end
-    if (PROD_REG != 0 && PROD_REG != 1) begin : g_check_prod_reg
-        hwcomp_mvu_ILLEGAL_PROD_REG_not_0_or_1 u_illegal ();
+    if (PROD_REG < 0 || PROD_REG > 2) begin : g_check_prod_reg
+        hwcomp_mvu_ILLEGAL_PROD_REG_outside_0_to_2 u_illegal ();
     end
     if (TREE_LEVELS < 1) begin : g_check_tree_levels
         hwcomp_mvu_ILLEGAL_TREE_LEVELS_below_1 u_illegal ();
@@ -396,8 +397,20 @@ generate
                 wire unused_prod_msbs = &{1'b0, prod[PROD_W-1:ACC_W]};
             end
 
+            // PROD_REG registers: the first can sit beside the multiplier, the
+            // second beside the tree when the two lie far apart.
             wire [TERM_W-1:0] node;
-            if (PROD_REG != 0) begin : g_prod_reg
+            if (PROD_REG == 2) begin : g_prod_reg2
+                reg [TERM_W-1:0] q1;
+                reg [TERM_W-1:0] q2;
+                always @(posedge clk) begin
+                    if (en) begin
+                        q1 <= term;
+                        q2 <= q1;
+                    end
+                end
+                assign node = q2;
+            end else if (PROD_REG == 1) begin : g_prod_reg
                 reg [TERM_W-1:0] q;
                 always @(posedge clk) begin
                     if (en) begin

@@ -13,7 +13,8 @@
 //   S0  step counters; issue the weight ROM / buffer reads, accept the input
 //       word; s0_nf lets the unit read its own per-row-fold ROMs
 //   S1  weight word and input word registered (the ROM's read register);
-//       with OP_REG = 1 registered once more (S1b), so the ROM's slow
+//       with OP_REG = 1 registered once more (S1b; OP_REG = 2: twice, for
+//       operands that travel far to their multipliers), so the ROM's slow
 //       clock-to-output ends in a flip-flop: s1_weights, s1_x, s1_last are
 //       the operands the lanes use, after S1b if present; X_COPIES copies of
 //       the input word register share its fan-out to the lanes
@@ -42,7 +43,7 @@ module hwcomp_mvu_fold #(
     parameter integer IN_WORD_W = 4,       // bits per input word (SIMD elements)
     parameter integer W_WORD_W = 8,        // bits per weight ROM word (one step's weights)
     parameter integer OUT_WORD_W = 4,      // bits per output word (PE elements)
-    parameter integer OP_REG = 0,          // 1: register the ROM word and input word once more (S1b)
+    parameter integer OP_REG = 0,          // 1, 2: register the ROM word and input word once or twice more (S1b)
     parameter integer X_COPIES = 1,        // copies of the S1b input word register (OP_REG only), >= 1
     parameter integer LANE_DELAY = 0,      // register stages the unit's lanes add before S2
     parameter integer OUT_DELAY = 0,       // register stages the unit adds between S3 and y_word
@@ -100,8 +101,8 @@ generate
     if (OUT_WORD_W < 1) begin : g_check_out_word_w
         hwcomp_mvu_fold_ILLEGAL_OUT_WORD_W_below_1 u_illegal ();
     end
-    if (OP_REG != 0 && OP_REG != 1) begin : g_check_op_reg
-        hwcomp_mvu_fold_ILLEGAL_OP_REG_not_0_or_1 u_illegal ();
+    if (OP_REG < 0 || OP_REG > 2) begin : g_check_op_reg
+        hwcomp_mvu_fold_ILLEGAL_OP_REG_outside_0_to_2 u_illegal ();
     end
     if (X_COPIES < 1) begin : g_check_x_copies
         hwcomp_mvu_fold_ILLEGAL_X_COPIES_below_1 u_illegal ();
@@ -208,10 +209,18 @@ wire l_valid;
 wire l_first;
 wire l_last;
 
+// o_*: the operands entering the last S1b register (after the first one with OP_REG = 2).
+wire [W_WORD_W-1:0] o_w;
+wire [IN_WORD_W-1:0] o_x;
+wire o_valid;
+wire o_first;
+wire o_last;
+
 genvar c;
 generate
-    if (OP_REG != 0) begin : g_op_reg
+    if (OP_REG == 2) begin : g_op_reg2
         reg [W_WORD_W-1:0] w_q;
+        reg [IN_WORD_W-1:0] x_q;
         reg valid_q;
         reg first_q;
         reg last_q;
@@ -227,8 +236,44 @@ generate
         always @(posedge clk) begin
             if (en) begin
                 w_q <= s1_rom;
+                x_q <= s1_word;
                 first_q <= s1_first;
                 last_q <= s1_last_q;
+            end
+        end
+
+        assign o_w = w_q;
+        assign o_x = x_q;
+        assign o_valid = valid_q;
+        assign o_first = first_q;
+        assign o_last = last_q;
+    end else begin : g_op_reg1
+        assign o_w = s1_rom;
+        assign o_x = s1_word;
+        assign o_valid = s1_valid;
+        assign o_first = s1_first;
+        assign o_last = s1_last_q;
+    end
+
+    if (OP_REG != 0) begin : g_op_reg
+        reg [W_WORD_W-1:0] w_q;
+        reg valid_q;
+        reg first_q;
+        reg last_q;
+
+        always @(posedge clk) begin
+            if (rst) begin
+                valid_q <= 1'b0;
+            end else if (en) begin
+                valid_q <= o_valid;
+            end
+        end
+
+        always @(posedge clk) begin
+            if (en) begin
+                w_q <= o_w;
+                first_q <= o_first;
+                last_q <= o_last;
             end
         end
 
@@ -239,7 +284,7 @@ generate
             (* keep *)
             always @(posedge clk) begin
                 if (en) begin
-                    x_q <= s1_word;
+                    x_q <= o_x;
                 end
             end
             assign s1_x[c*IN_WORD_W +: IN_WORD_W] = x_q;

@@ -113,7 +113,7 @@ generate
     if (POPCOUNT_OUT != 0 && POPCOUNT_OUT != 1) begin : g_check_popcount_out
         hwcomp_xnor_mvu_ILLEGAL_POPCOUNT_OUT_not_0_or_1 u_illegal ();
     end
-    if (OP_REG != 0 && OP_REG != 1) begin : g_check_op_reg
+    if (OP_REG != 0 && OP_REG != 1) begin : g_check_op_reg  // OP_REG = 2 is hwcomp_mvu's alone
         hwcomp_xnor_mvu_ILLEGAL_OP_REG_not_0_or_1 u_illegal ();
     end
     if (POPCOUNT_OUT == 0 && THRESH_W >= 1 && THRESH_W < $clog2(COLS + 2)) begin : g_check_thresh_w_range

@@ -89,6 +89,15 @@ class Builder:
         self.fork_outs: dict[str, list[Flow]] = {}
 
     # ---- knobs
+    def multipliers(self) -> int:
+        """Multiplier lanes of the whole design: PE*SIMD of every multi-bit unit."""
+        total = 0
+        for n in self.region:
+            k = self.knobs.get(n.name, {})
+            if "pe" in k and "simd" in k and n.attrs.get("kind") != "xnor":
+                total += k["pe"] * k["simd"]
+        return total
+
     def lanes(self, node: Node) -> int:
         """The lanes a node reads at: its knob, else its first input's (no converter)."""
         k = self.knobs.get(node.name, {})

@@ -18,16 +18,21 @@ DEFAULT_CLOCK_MHZ = 100.0
 OVERHEAD_NS = 2.0
 EBR_EXTRA_NS = 5.3             # DP16KD read without its output register, beyond a flip-flop's
 MULT_NS = 7.0                  # MULT18X18D, with the routing of operands fanned out to every lane
+MULT_CORE_NS = 3.9             # MULT18X18D alone
+FAR_ROUTE_NS = 4.6             # a net across the die, to or from a multiplier
 ADD_LEVEL_NS = 1.6             # one adder tree level: a LUT, a short carry chain, routing
 ADD_BIT_NS = 0.06              # carry per bit of an adder
 ACT_NS = 2.5                   # requantize / threshold logic beyond its adders
+# Beyond this many multipliers in a design nextpnr spreads them over all the
+# ECP5-85k's DSP columns (156 in all), far from the block RAMs and the adders.
+FAR_MULTIPLIERS = 96
 
 
 @dataclass(frozen=True)
 class MvuPipeline:
     """The optional register stages of hwcomp_mvu (see its header comment)."""
-    op_reg: int = 0           # weight and input words registered once more after the ROM
-    prod_reg: int = 0         # products registered
+    op_reg: int = 0           # weight and input words registered once or twice more after the ROM
+    prod_reg: int = 0         # products registered once or twice
     tree_levels: int = 8      # adder tree levels per register stage (>= the tree's depth: none)
     act_reg: int = 0          # activation registered before the output FIFO
 
@@ -65,15 +70,20 @@ def xnor_pipeline(clock_mhz: float, simd: int) -> MvuPipeline:
     return MvuPipeline(op_reg=int(EBR_EXTRA_NS + popcount_ns(simd) > budget), tree_levels=64)
 
 
-def mvu_pipeline(clock_mhz: float, simd: int, acc_width: int) -> MvuPipeline:
+def mvu_pipeline(clock_mhz: float, simd: int, acc_width: int, multipliers: int = 0) -> MvuPipeline:
     """The fewest stages for which every path of the unit fits one clock period:
-    walk the chain ROM -> multiplier -> tree levels and cut where the period runs out."""
+    walk the chain ROM -> multiplier -> tree levels and cut where the period runs out.
+    `multipliers`: the design's total; many of them lie far from their operands."""
     budget = period_ns(clock_mhz) - OVERHEAD_NS
     levels = (simd - 1).bit_length()
     add = adder_ns(acc_width)
+    per_stage = max(1, int(budget // add))           # tree levels a stage of its own holds
+    act_reg = int(add + ACT_NS > budget)
+    if multipliers > FAR_MULTIPLIERS and FAR_ROUTE_NS + MULT_CORE_NS > budget:
+        # Operands and products cross the die: a register at each end of both nets.
+        return MvuPipeline(2, 2 if levels > 0 else 1, min(per_stage, max(levels, 1)), act_reg)
     op_reg = int(EBR_EXTRA_NS + MULT_NS > budget)
     t = MULT_NS + (0 if op_reg else EBR_EXTRA_NS)   # the path so far into the tree
-    per_stage = max(1, int(budget // add))           # tree levels a stage of its own holds
     prod_reg = int(levels > 0 and t + min(per_stage, levels) * add > budget)
     if prod_reg:
         tree_levels = per_stage
@@ -81,5 +91,4 @@ def mvu_pipeline(clock_mhz: float, simd: int, acc_width: int) -> MvuPipeline:
         # The first tree stage also holds the multiplier.
         tree_levels = max(1, int(max(budget - t, 0.0) // add))
     tree_levels = min(tree_levels, max(levels, 1))
-    act_reg = int(add + ACT_NS > budget)
     return MvuPipeline(op_reg, prod_reg, tree_levels, act_reg)

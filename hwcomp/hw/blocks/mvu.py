@@ -97,11 +97,12 @@ def mvu_latency(layer: MVULayer) -> int:
 
 
 def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: int, simd: int,
-              clock_mhz: float = DEFAULT_CLOCK_MHZ) -> MVULayer:
+              clock_mhz: float = DEFAULT_CLOCK_MHZ, multipliers: int = 0) -> MVULayer:
     """The unit for `node` reading pixels of `padded` elements whose channel c sits at slots[c].
 
     XNOR units see padding lanes as bit 0 (-1), so their padding columns hold
-    weight bit 1: they never agree and the popcount stays the logical one."""
+    weight bit 1: they never agree and the popcount stays the logical one.
+    `clock_mhz` and the design's `multipliers` choose the register stages (hw/pipeline.py)."""
     a = node.attrs
     xnor = a.get("kind") == "xnor"
     u = unit_input(graph, node)
@@ -161,7 +162,7 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
         shift=a["shift"], relu=a["relu"], out_width=out_width, out_signed=out.signed,
         out_min=out.min_int, out_max=out.max_int, in_fifo_depth=fifo_depth(ceil_div(cols, simd)),
         weight_bipolar=bipolar, xnor=xnor, **modes,
-        pipeline=xnor_pipeline(clock_mhz, simd) if xnor else mvu_pipeline(clock_mhz, simd, acc_width),
+        pipeline=xnor_pipeline(clock_mhz, simd) if xnor else mvu_pipeline(clock_mhz, simd, acc_width, multipliers),
     )
 
 
@@ -402,7 +403,7 @@ class MvuBlock(Block):
             unit = MvuShape(name, rows, u.positions * f.padded, pe, simd)
             out_width = node.attrs["out_dtype"].width
         else:
-            unit = mvu_layer(g, node, name, f.slots, f.padded, pe, simd, builder.clock_mhz)
+            unit = mvu_layer(g, node, name, f.slots, f.padded, pe, simd, builder.clock_mhz, builder.multipliers())
             out_width = unit.out_width
         fifo = builder.fifo(f, fifo_depth(unit.sf), "input buffer")
         out_t = node.attrs["out_dtype"]
