@@ -295,6 +295,8 @@ generate
         assign m_first = first_q;
         assign s1_last = last_q;
     end else begin : g_no_op_reg
+        // Without S1b, o_* (equal to the S1 signals) are not read.
+        wire unused_o = &{1'b0, o_w, o_x, o_valid, o_first, o_last};
         assign s1_weights = s1_rom;
         assign s1_x = {X_COPIES{s1_word}};
         assign m_valid = s1_valid;

@@ -28,7 +28,7 @@ from .blocks.feature_maps import pixels
 from .blocks.plumbing import DwcBlock, FifoBlock, ForkBlock
 from .design import Design, FifoUnit, Stage, Stream
 from .folding import Folding
-from .pipeline import DEFAULT_CLOCK_MHZ
+from .pipeline import DEFAULT_CLOCK_MHZ, fifo_out_reg
 from .region import hardware_region, region_io
 from .stream_ops import ForkUnit
 from .window import DwcParams
@@ -134,7 +134,8 @@ class Builder:
 
     def fifo(self, f: Flow, depth: int, what: str) -> Flow:
         out = self.like(f)
-        self.stage(FifoBlock, FifoUnit(f.word, depth), [f], [out], f.beats, summary=f"{what}, {depth} words")
+        unit = FifoUnit(f.word, depth, fifo_out_reg(self.clock_mhz, depth, f.word))
+        self.stage(FifoBlock, unit, [f], [out], f.beats, summary=f"{what}, {depth} words")
         return out
 
     def convert(self, f: Flow, lanes: int) -> Flow:

@@ -123,9 +123,10 @@ class MVULayer(Folded):
 
 @dataclass(frozen=True)
 class FifoUnit:
-    """hwcomp_fifo: `depth` words of `width` bits."""
+    """hwcomp_fifo: `depth` words of `width` bits (two more with out_reg)."""
     width: int
     depth: int
+    out_reg: int = 0          # registered memory read and output, for the clock (hw/pipeline.py)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,18 @@ def xnor_pipeline(clock_mhz: float, simd: int) -> MvuPipeline:
     return MvuPipeline(op_reg=int(EBR_EXTRA_NS + popcount_ns(simd) > budget), tree_levels=64)
 
 
+# A FIFO deeper than a LUT RAM (16 words) and this large is block RAM in Yosys' ECP5 flow.
+FIFO_BRAM_BITS = 1024
+CONSUMER_NS = 3.0              # what a consumer does with a FIFO's word before its first register
+
+
+def fifo_out_reg(clock_mhz: float, depth: int, width: int) -> int:
+    """1 when a FIFO's block RAM read feeds its consumer's logic for longer than a period."""
+    budget = period_ns(clock_mhz) - OVERHEAD_NS
+    bram = depth > 16 and depth * width >= FIFO_BRAM_BITS
+    return int(bram and EBR_EXTRA_NS + CONSUMER_NS > budget)
+
+
 def mvu_pipeline(clock_mhz: float, simd: int, acc_width: int, multipliers: int = 0) -> MvuPipeline:
     """The fewest stages for which every path of the unit fits one clock period:
     walk the chain ROM -> multiplier -> tree levels and cut where the period runs out.

@@ -330,7 +330,8 @@ hwcomp_swu #(
 // ---------------------------------------------------------------- fifo6: input buffer, 36 words
 hwcomp_fifo #(
     .WIDTH(32),
-    .DEPTH(36)
+    .DEPTH(36),
+    .OUT_REG(1)
 ) u_fifo6 (
     .clk(clk),
     .rst(rst),
@@ -378,7 +379,8 @@ hwcomp_mvu #(
 // ---------------------------------------------------------------- fifo8: join buffer of Add_4, 64 words
 hwcomp_fifo #(
     .WIDTH(16),
-    .DEPTH(64)
+    .DEPTH(64),
+    .OUT_REG(1)
 ) u_fifo8 (
     .clk(clk),
     .rst(rst),
@@ -410,7 +412,8 @@ hwcomp_dwc #(
 // ---------------------------------------------------------------- fifo10: join buffer of Add_4, 64 words
 hwcomp_fifo #(
     .WIDTH(16),
-    .DEPTH(64)
+    .DEPTH(64),
+    .OUT_REG(1)
 ) u_fifo10 (
     .clk(clk),
     .rst(rst),
