@@ -123,7 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--target-fps", type=_positive, metavar="F",
                    help="fold for the fewest lanes reaching F images per second at --clock")
     c.add_argument("--clock", type=_mhz, default=100.0, metavar="MHZ",
-                   help="clock rate the design is built for (default 100), which --target-fps counts in")
+                   help="clock target in MHz: the units are pipelined for it, and --target-fps counts in it "
+                        "(default 100)")
     c.add_argument("--max-tensor-elems", type=_count, metavar="N",
                    help="refuse, before allocating it, any tensor (weight, folded constant, intermediate) of "
                         "more than N elements (default 2^28)")

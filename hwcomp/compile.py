@@ -17,6 +17,7 @@ from hwcomp.frontend.const_fold import check_size
 from hwcomp.frontend.onnx import DEFAULT_MAX_TENSOR_ELEMS, load_onnx
 from hwcomp.hw.builder import build_design
 from hwcomp.hw.fit import DEFAULT_MAX_UTIL, FitGoal, fit_folding
+from hwcomp.hw.pipeline import DEFAULT_CLOCK_MHZ
 from hwcomp.hw.region import hardware_region, region_io
 from hwcomp.hw.support import check_hardware_support
 from hwcomp.ir.graph import Graph
@@ -148,8 +149,8 @@ def fit_goal(device: str | None, max_util: float | None, target_fps: float | Non
 
 def write_design(hw: Graph, root: Path, model: str, options: dict,
                  device: str = DEFAULT_DEVICE) -> tuple[DesignFile, dict]:
-    """The one back end: build the design, write its Verilog, describe its top."""
-    design = build_design(hw)
+    """The one back end: build the design for options["clock_mhz"], write its Verilog, describe its top."""
+    design = build_design(hw, clock_mhz=options["clock_mhz"])
     files = write_verilog(design, root / "rtl")
     hw_in, hw_out = region_io(hw, hardware_region(hw))
     i, o = design.in_stream, design.out_stream
@@ -169,18 +170,21 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
                   progress: Progress | None = None,
                   max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS,
                   device: str | None = None, max_util: float | None = None,
-                  target_fps: float | None = None, clock_mhz: float = 100.0) -> CompileResult:
+                  target_fps: float | None = None, clock_mhz: float = DEFAULT_CLOCK_MHZ) -> CompileResult:
     """max_tensor_elems bounds every tensor (weights, folded constants, intermediates, the
     sliding windows hwcomp makes); a model needing more is refused before allocating it.
     `device` (hwcomp/devices.py; default xc7z020) is what report.json's resource estimate is
     against. Given (and no target_ii or pe_simd), the folding is the fastest whose estimate
     stays within `max_util` (default 0.8) of it; with `target_fps`, the fewest lanes that
-    reach it at `clock_mhz` (hw/fit.py)."""
+    reach it at `clock_mhz` (hw/fit.py). clock_mhz is also the clock target the units are
+    pipelined for (hw/pipeline.py)."""
     say = progress or (lambda _msg: None)
+    if not (isinstance(clock_mhz, (int, float)) and 1 <= clock_mhz <= 1000):
+        raise HwcompError(f"clock target {clock_mhz!r} MHz: supported 1 to 1000 MHz")
     fit = fit_goal(device, max_util, target_fps, clock_mhz, target_ii, pe_simd)
     device = find_device(device or DEFAULT_DEVICE).name   # an unknown name fails before any work
     folding_options = {"device": device, "max_util": None if fit is None else fit.max_util,
-                       "target_fps": target_fps, "clock_mhz": clock_mhz}
+                       "target_fps": target_fps, "clock_mhz": float(clock_mhz)}
     model, out_dir = Path(model), Path(out_dir)
     cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
     say(f"importing {model}")

@@ -11,6 +11,7 @@ import numpy as np
 
 from hwcomp.hw.design import MVULayer, ceil_div, pack_beats
 from hwcomp.hw.numerics import activate, accumulate, int_range
+from hwcomp.hw.pipeline import MvuPipeline
 
 
 def signed_bits(lo: int, hi: int) -> int:
@@ -39,6 +40,7 @@ class LayerSpec:
     acc_width: int | None = None     # default: worst case over the value ranges
     fifo_depth: int = 2
     row_shifts: bool = False         # requant by a random shift per row (0..acc_width), shift 0
+    pipeline: MvuPipeline = MvuPipeline()   # the optional register stages
 
     def weight_range(self) -> tuple[int, int]:
         lo, hi = int_range(self.weight_width, True)
@@ -82,7 +84,7 @@ def make_layer(spec: LayerSpec, rng: np.random.Generator) -> MVULayer:
         weights=weights, bias=bias, acc_width=acc_width, requant=spec.requant,
         shift=spec.shift if spec.requant else 0, relu=spec.relu, out_width=out_width,
         out_signed=out_signed, out_min=out_min, out_max=out_max, in_fifo_depth=spec.fifo_depth,
-        row_shifts=row_shifts,
+        row_shifts=row_shifts, pipeline=spec.pipeline,
     )
 
 
@@ -135,6 +137,21 @@ MVU_SPECS_SLOW = (
     LayerSpec("row_shifts_one_fold", rows=4, cols=8, pe=4, simd=8, in_width=8, in_signed=True,
               weight_width=8, relu=True, requant=True, out_width=8, out_signed=False,
               bias_limit=3000, row_shifts=True),
+)
+
+# The register stages a clock target adds (hw/pipeline.py), over several values:
+# every stage, a register after each adder level or every other level, odd trees.
+MVU_PIPE_SPECS = (
+    LayerSpec("pipe_all_simd5", rows=5, cols=13, pe=2, simd=5, in_width=4, in_signed=True, weight_width=4,
+              relu=True, requant=True, shift=3, out_width=4, pipeline=MvuPipeline(1, 1, 1, 1)),
+    LayerSpec("pipe_tree2_simd8", rows=6, cols=16, pe=3, simd=8, in_width=8, in_signed=False, weight_width=8,
+              relu=False, requant=False, pipeline=MvuPipeline(0, 1, 2, 0)),
+    LayerSpec("pipe_op_act_serial", rows=3, cols=4, pe=1, simd=1, in_width=3, in_signed=False, weight_width=3,
+              relu=True, requant=True, shift=1, out_width=2, pipeline=MvuPipeline(1, 0, 1, 1)),
+    LayerSpec("pipe_rowshift_tree1", rows=7, cols=12, pe=3, simd=4, in_width=5, in_signed=False, weight_width=4,
+              relu=True, requant=True, out_width=3, row_shifts=True, pipeline=MvuPipeline(1, 0, 1, 0)),
+    LayerSpec("pipe_far_simd6", rows=5, cols=11, pe=2, simd=6, in_width=6, in_signed=True, weight_width=5,
+              relu=True, requant=True, shift=4, out_width=5, pipeline=MvuPipeline(2, 2, 2, 1)),
 )
 
 MVU_SEEDS = (1, 2)                       # random draws per build

@@ -19,6 +19,7 @@ from cases import signed_bits
 
 from hwcomp.hw.design import MVULayer, ceil_div
 from hwcomp.hw.numerics import accumulate, int_range
+from hwcomp.hw.pipeline import MvuPipeline
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ModeSpec:
     out_base: int = 0
     descending: bool = False         # a random half of the rows count down
     bias_limit: int = 4
+    pipeline: MvuPipeline = MvuPipeline()   # the optional register stages
 
     def acc_width(self) -> int:
         """Worst case over the value ranges (bipolar weights are -1 / +1)."""
@@ -63,7 +65,7 @@ def make_mode_layer(spec: ModeSpec, rng: np.random.Generator, x: np.ndarray) -> 
         acc_width=acc_width, requant=False, shift=0, relu=False, out_width=spec.out_width,
         out_signed=spec.out_signed, out_min=o_lo, out_max=o_hi, in_fifo_depth=2,
         weight_bipolar=spec.bipolar, thresholds=np.zeros((rows_p, spec.k), dtype=np.int64),
-        out_base=spec.out_base,
+        out_base=spec.out_base, pipeline=spec.pipeline,
     )
     acc = np.asarray(accumulate(layer, x), dtype=np.int64)
     # Thresholds at accumulators that occur (plus 0 or 1), so each code shows up ...
@@ -97,6 +99,14 @@ MODE_SPECS = (
 )
 
 # `make test-slow`: serial lanes, wide folds and many thresholds, signed inputs.
+# The threshold activation and the bipolar padding mask with every register stage.
+MODE_PIPE_SPECS = (
+    ModeSpec("pipe_w2a2_k3_desc", rows=7, cols=9, pe=3, simd=4, in_width=2, in_signed=False, weight_width=2,
+             bipolar=False, k=3, out_width=2, descending=True, pipeline=MvuPipeline(1, 1, 1, 1)),
+    ModeSpec("pipe_bipolar_u8_binary", rows=5, cols=7, pe=2, simd=3, in_width=8, in_signed=False,
+             weight_width=1, bipolar=True, k=1, out_width=1, pipeline=MvuPipeline(1, 0, 1, 1)),
+)
+
 MODE_SPECS_SLOW = (
     ModeSpec("serial_w3a4s_k2", rows=3, cols=4, pe=1, simd=1, in_width=4, in_signed=True, weight_width=3,
              bipolar=False, k=2, out_width=3, out_base=3, descending=True),

@@ -22,6 +22,7 @@ class XnorSpec:
     pe: int
     simd: int
     popcount_out: bool = False
+    op_reg: int = 0                  # the S1b register a clock target adds
 
 
 def make_xnor_layer(spec: XnorSpec, rng: np.random.Generator) -> XnorLayer:
@@ -31,7 +32,7 @@ def make_xnor_layer(spec: XnorSpec, rng: np.random.Generator) -> XnorLayer:
     # Thresholds beyond both ends too: <= 0 (always 1) and > cols (always 0).
     thresholds = rng.integers(-2, spec.cols + 3, size=rows_p)
     return XnorLayer(name=spec.name, rows=spec.rows, cols=spec.cols, pe=spec.pe, simd=spec.simd,
-                     weights=weights, thresholds=thresholds, popcount_out=spec.popcount_out)
+                     weights=weights, thresholds=thresholds, popcount_out=spec.popcount_out, op_reg=spec.op_reg)
 
 
 def random_bits(layer: XnorLayer, samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -46,6 +47,13 @@ XNOR_SPECS = (
     # Popcount tree: 4 leaves of 3 lanes and a carry-in lane; the padded lanes 9..12
     # of the last column fold fall in a leaf (9..11) and in the carry-in (12).
     XnorSpec("tree_r5_c61_pe2_simd13", rows=5, cols=61, pe=2, simd=13),
+)
+
+# With the S1b register (per-lane input copies, threshold index carried one stage more).
+XNOR_PIPE_SPECS = (
+    XnorSpec("pipe_thresh_r7_c13_pe3_simd4", rows=7, cols=13, pe=3, simd=4, op_reg=1),
+    XnorSpec("pipe_popcount_r5_c10_pe2_simd3", rows=5, cols=10, pe=2, simd=3, popcount_out=True, op_reg=1),
+    XnorSpec("pipe_single_fold_r4_c5", rows=4, cols=5, pe=4, simd=5, op_reg=1),
 )
 
 # `make test-slow`: NF = 1 and SF = 1, SIMD = 1, wide words, thresholds narrower than the count.

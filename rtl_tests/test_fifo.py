@@ -11,15 +11,17 @@ WIDTH = 12
 WORDS = 200
 
 
-def run_fifo(depth: int) -> None:
-    name = f"fifo_w{WIDTH}_d{depth}"
-    runner = build(name, [TEMPLATES / "hwcomp_fifo.v"], "hwcomp_fifo", {"WIDTH": WIDTH, "DEPTH": depth})
+def run_fifo(depth: int, out_reg: int = 0) -> None:
+    name = f"fifo_w{WIDTH}_d{depth}" + ("_outreg" if out_reg else "")
+    runner = build(name, [TEMPLATES / "hwcomp_fifo.v"], "hwcomp_fifo",
+                   {"WIDTH": WIDTH, "DEPTH": depth, "OUT_REG": out_reg})
     words = np.random.default_rng(depth).integers(0, 1 << WIDTH, size=WORDS)
-    # A word pushed at one edge can be popped at the next. tready comes from
-    # registers only, so a one-word FIFO cannot refill while it drains.
+    # A word pushed at one edge can be popped at the next (OUT_REG: 3 edges
+    # later, through the read and output registers, which hold two more words).
+    # tready comes from registers only, so a one-word memory cannot refill while it drains.
     ii = 2 if depth == 1 else 1
-    case = stream_case(words, words, in_beats=1, out_beats=1, ii=ii, span=ii * (WORDS - 1) + 1,
-                       seed=depth, capacity=depth)
+    case = stream_case(words, words, in_beats=1, out_beats=1, ii=ii, span=ii * (WORDS - 1) + 1 + 2 * out_reg,
+                       seed=depth, capacity=depth + 2 * out_reg)
     run_case(runner, "hwcomp_fifo", BUILD_ROOT / name / "run", case)
 
 
@@ -27,6 +29,12 @@ def run_fifo(depth: int) -> None:
 @pytest.mark.parametrize("depth", FIFO_DEPTHS)
 def test_fifo(depth: int) -> None:
     run_fifo(depth)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("depth", [1, 2, 5, 64])
+def test_fifo_out_reg(depth: int) -> None:
+    run_fifo(depth, out_reg=1)
 
 
 @pytest.mark.rtl

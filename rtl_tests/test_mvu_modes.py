@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from cases import stream_case
-from cases_mvu_modes import MODE_SEEDS, MODE_SPECS, MODE_SPECS_SLOW, ModeSpec, make_mode_layer, random_mode_inputs
+from cases_mvu_modes import MODE_PIPE_SPECS, MODE_SEEDS, MODE_SPECS, MODE_SPECS_SLOW, ModeSpec, make_mode_layer, random_mode_inputs
 from sim_builds import BUILD_ROOT, TEMPLATES, build, run_case, safe_name
 
 from hwcomp.backends.rom_images import bias_lines, threshold_lines, weight_lines, write_lines
 from hwcomp.backends.verilog import literal
-from hwcomp.hw.blocks.mvu import MVU_LATENCY, check_layer, mvu_parameters
+from hwcomp.hw.blocks.mvu import check_layer, mvu_latency, mvu_parameters
 from hwcomp.hw.design import pack_beats
 from hwcomp.hw.numerics import accumulate, activate
 
@@ -29,7 +29,8 @@ def run_mode(spec: ModeSpec, seed: int) -> None:
     name = safe_name(f"mvu_modes_{spec.name}")
     runner = build(
         name,
-        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_mvu_fold.v", TEMPLATES / "hwcomp_mvu.v"],
+        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_mvu_fold.v", TEMPLATES / "hwcomp_add_tree.v",
+         TEMPLATES / "hwcomp_mvu.v"],
         "hwcomp_mvu",
         {k: literal(v) for k, v in mvu_parameters(layer)},
     )
@@ -49,7 +50,7 @@ def run_mode(spec: ModeSpec, seed: int) -> None:
         in_beats=layer.sf,
         out_beats=layer.nf,
         ii=layer.cycles,
-        span=VECTORS * layer.cycles - 1 + MVU_LATENCY,
+        span=VECTORS * layer.cycles - 1 + mvu_latency(layer),
         seed=seed,
     )
     run_case(runner, "hwcomp_mvu", case_dir, case)
@@ -60,6 +61,12 @@ def run_mode(spec: ModeSpec, seed: int) -> None:
 @pytest.mark.parametrize("spec", MODE_SPECS, ids=lambda s: s.name)
 def test_mvu_modes(spec: ModeSpec, seed: int) -> None:
     run_mode(spec, seed)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("spec", MODE_PIPE_SPECS, ids=lambda s: s.name)
+def test_mvu_modes_pipeline(spec: ModeSpec) -> None:
+    run_mode(spec, MODE_SEEDS[0])
 
 
 @pytest.mark.rtl

@@ -75,7 +75,14 @@ CASES = [
     ("hwcomp_swu", {"OFM_H": 3}, "OFM_H_inconsistent"),
     ("hwcomp_swu", {"OFM_W": 3}, "OFM_W_inconsistent"),
     ("hwcomp_swu", {"BUF_DEPTH": 10}, "BUF_DEPTH_below_window_span"),         # needs 2*4 + 3
-    *_pos("hwcomp_mvu_fold", "NF", "SF", "IN_WORD_W", "W_WORD_W", "OUT_WORD_W"),
+    *_pos("hwcomp_mvu_fold", "NF", "SF", "IN_WORD_W", "W_WORD_W", "OUT_WORD_W", "X_COPIES"),
+    ("hwcomp_mvu_fold", {"OP_REG": 3}, "OP_REG_outside_0_to_2"),
+    ("hwcomp_mvu_fold", {"LANE_DELAY": -1}, "LANE_DELAY_below_0"),
+    ("hwcomp_mvu_fold", {"OUT_DELAY": -1}, "OUT_DELAY_below_0"),
+    # hwcomp_add_tree defaults: 4 terms of 8 bits into 16.
+    *_pos("hwcomp_add_tree", "N", "TREE_LEVELS"),
+    ("hwcomp_add_tree", {"IN_W": 0}, "IN_W_outside_1_to_ACC_W"),
+    ("hwcomp_add_tree", {"IN_W": 17}, "IN_W_outside_1_to_ACC_W"),
     # hwcomp_mvu defaults: PE = SIMD = NF = SF = 2, ACC_W 16, OUT_W 4, requantized.
     *_pos("hwcomp_mvu", "PE", "SIMD", "NF", "SF", "IN_W", "W_W", "ACC_W", "OUT_W"),
     *_flag("hwcomp_mvu", "IN_SIGNED", "RELU", "REQUANT", "W_BIPOLAR"),
@@ -93,11 +100,15 @@ CASES = [
     ("hwcomp_mvu", {"ROW_SHIFT_W": 6}, "ROW_SHIFT_W_outside_0_to_clog2_ACC_W_plus_1"),   # clog2(17) = 5
     ("hwcomp_mvu", {"ROW_SHIFT_W": 5, "SHIFT": 1}, "ROW_SHIFT_W_without_requant_or_with_SHIFT"),
     ("hwcomp_mvu", {"ROW_SHIFT_W": 5, "THRESH_K": 1}, "ROW_SHIFT_W_without_requant_or_with_SHIFT"),
+    *_flag("hwcomp_mvu", "ACT_REG"),
+    ("hwcomp_mvu", {"OP_REG": 3}, "OP_REG_outside_0_to_2"),
+    ("hwcomp_mvu", {"PROD_REG": -1}, "PROD_REG_outside_0_to_2"),
+    *_pos("hwcomp_mvu", "TREE_LEVELS"),
     # hwcomp_xnor_mvu defaults: PE = SIMD = NF = SF = 2, COLS 4, THRESH_W 3.
     *_pos("hwcomp_xnor_mvu", "PE", "SIMD", "NF", "SF", "THRESH_W"),
     ("hwcomp_xnor_mvu", {"COLS": 2}, "COLS_outside_last_column_fold"),
     ("hwcomp_xnor_mvu", {"COLS": 5}, "COLS_outside_last_column_fold"),
-    *_flag("hwcomp_xnor_mvu", "POPCOUNT_OUT"),
+    *_flag("hwcomp_xnor_mvu", "POPCOUNT_OUT", "OP_REG"),
     ("hwcomp_xnor_mvu", {"THRESH_W": 2}, "THRESH_W_below_clog2_COLS_plus_2"),
 ]
 

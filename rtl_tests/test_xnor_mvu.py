@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from cases import stream_case
-from cases_xnor import XNOR_SEEDS, XNOR_SPECS, XNOR_SPECS_SLOW, XnorSpec, make_xnor_layer, random_bits
+from cases_xnor import XNOR_PIPE_SPECS, XNOR_SEEDS, XNOR_SPECS, XNOR_SPECS_SLOW, XnorSpec, make_xnor_layer, random_bits
 from sim_builds import BUILD_ROOT, TEMPLATES, build, run_case, safe_name
 
 from hwcomp.backends.rom_images import write_lines, xnor_threshold_lines, xnor_weight_lines
 from hwcomp.backends.verilog import literal
-from hwcomp.hw.binary import XNOR_LATENCY, xnor_parameters, xnor_reference
+from hwcomp.hw.binary import xnor_parameters, xnor_reference
 from hwcomp.hw.design import pack_beats
 
 VECTORS = 24
@@ -44,7 +44,7 @@ def run_xnor(spec: XnorSpec, seed: int) -> None:
         in_beats=layer.sf,
         out_beats=layer.nf,
         ii=layer.cycles,
-        span=VECTORS * layer.cycles - 1 + XNOR_LATENCY,
+        span=VECTORS * layer.cycles - 1 + layer.latency,
         seed=seed,
     )
     run_case(runner, "hwcomp_xnor_mvu", case_dir, case)
@@ -55,6 +55,12 @@ def run_xnor(spec: XnorSpec, seed: int) -> None:
 @pytest.mark.parametrize("spec", XNOR_SPECS, ids=lambda s: s.name)
 def test_xnor_mvu(spec: XnorSpec, seed: int) -> None:
     run_xnor(spec, seed)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("spec", XNOR_PIPE_SPECS, ids=lambda s: s.name)
+def test_xnor_mvu_pipeline(spec: XnorSpec) -> None:
+    run_xnor(spec, XNOR_SEEDS[0])
 
 
 @pytest.mark.rtl

@@ -9,7 +9,8 @@
 // up; `count` lanes hold elements. A beat leaves from lanes 0.. when the
 // buffer holds the elements it carries (OUT_LANES, or the vector's tail);
 // the rest shift down. An input beat lands right after the elements that
-// stay. Elements of consecutive vectors sit side by side, so a vector's tail
+// stay (placed after the elements held, then shifted with them, so the wide
+// input mux is selected by the count register only: a short clock path). Elements of consecutive vectors sit side by side, so a vector's tail
 // never waits for the next vector. s_axis_tready and m_axis_tvalid come from
 // the count and beat-counter registers only (no combinational path between
 // the two ports; m_axis_tdata is the buffer's first lanes, tail masked).
@@ -150,33 +151,22 @@ generate
         wire pop = m_axis_tvalid && m_axis_tready;
 
         wire [CNT_W-1:0] take = pop ? out_n : {CNT_W{1'b0}};
-        wire [CNT_W-1:0] base = count - take;  // where the input beat's lane 0 lands
-        wire [BUF:0] at_base = {{BUF{1'b0}}, 1'b1} << base;
+        wire [CNT_W-1:0] base = count - take;  // elements that stay
+        // The input beat lands right after the elements held (lane count + j),
+        // then everything shifts down by the elements leaving: the same place as
+        // landing at base after the shift, but the wide input mux is selected by
+        // the count register alone, not by the output handshake.
+        wire [BUF:0] at_count = {{BUF{1'b0}}, 1'b1} << count;
+        wire [BUF*ELEM_W-1:0] merged;
         wire [BUF*ELEM_W-1:0] store_next;
 
         genvar l, j;
         for (l = 0; l < BUF; l = l + 1) begin : g_lane
-            // Shift down by the elements leaving.
-            wire [ELEM_W-1:0] keep = store[l*ELEM_W +: ELEM_W];
-            wire [ELEM_W-1:0] after_full;
-            wire [ELEM_W-1:0] after_tail;
-            if (l + OUT_LANES < BUF) begin : g_full
-                assign after_full = store[(l+OUT_LANES)*ELEM_W +: ELEM_W];
-            end else begin : g_full_empty
-                assign after_full = {ELEM_W{1'b0}};
-            end
-            if (l + OUT_TAIL < BUF) begin : g_tail
-                assign after_tail = store[(l+OUT_TAIL)*ELEM_W +: ELEM_W];
-            end else begin : g_tail_empty
-                assign after_tail = {ELEM_W{1'b0}};
-            end
-            wire [ELEM_W-1:0] shifted = !pop ? keep : (out_last ? after_tail : after_full);
-
-            // Input lane j lands here when base == l - j (at most one j).
+            // Input lane j lands here when count == l - j (at most one j).
             wire [IN_LANES-1:0] hit;
             for (j = 0; j < IN_LANES; j = j + 1) begin : g_in
                 if (j <= l) begin : g_reach
-                    assign hit[j] = at_base[l-j];
+                    assign hit[j] = at_count[l-j];
                 end else begin : g_far
                     assign hit[j] = 1'b0;
                 end
@@ -191,7 +181,25 @@ generate
                     end
                 end
             end
-            assign store_next[l*ELEM_W +: ELEM_W] = push && |hit ? landed : shifted;
+            assign merged[l*ELEM_W +: ELEM_W] = push && |hit ? landed : store[l*ELEM_W +: ELEM_W];
+        end
+
+        for (l = 0; l < BUF; l = l + 1) begin : g_shift
+            // Shift down by the elements leaving.
+            wire [ELEM_W-1:0] keep = merged[l*ELEM_W +: ELEM_W];
+            wire [ELEM_W-1:0] after_full;
+            wire [ELEM_W-1:0] after_tail;
+            if (l + OUT_LANES < BUF) begin : g_full
+                assign after_full = merged[(l+OUT_LANES)*ELEM_W +: ELEM_W];
+            end else begin : g_full_empty
+                assign after_full = {ELEM_W{1'b0}};
+            end
+            if (l + OUT_TAIL < BUF) begin : g_tail
+                assign after_tail = merged[(l+OUT_TAIL)*ELEM_W +: ELEM_W];
+            end else begin : g_tail_empty
+                assign after_tail = {ELEM_W{1'b0}};
+            end
+            assign store_next[l*ELEM_W +: ELEM_W] = !pop ? keep : (out_last ? after_tail : after_full);
         end
 
         always @(posedge clk) begin
@@ -224,7 +232,7 @@ generate
             end
         end
 
-        wire unused_at_base = &{1'b0, at_base[BUF]};
+        wire unused_at_count = &{1'b0, at_count[BUF]};
     end
 endgenerate
 

@@ -15,20 +15,27 @@
 // FIFO) is hwcomp_mvu_fold, shared with hwcomp_xnor_mvu; this module adds the
 // lanes and the bias and threshold ROMs.
 //
-// Pipeline (every stage advances together on `en`):
+// Pipeline (every stage advances together on `en`); the register stages the
+// clock needs are chosen by the compiler (hwcomp/hw/pipeline.py):
 //   S0  step counters; issue ROM / buffer reads, accept the input word
-//   S1  weight word, bias word and input word registered
-//   S2  per PE lane: SIMD products summed (dot) registered
+//   S1  weight word and input word registered; OP_REG = 1 registers them
+//       once more (S1b: the block RAM's clock-to-output ends in a flip-flop),
+//       OP_REG = 2 twice (operands crossing the die to their multipliers)
+//   ..  per PE lane: the SIMD products (registered PROD_REG times), summed by a
+//       balanced adder tree with a register after every TREE_LEVELS levels
+//   S2  per PE lane: the tree's sum (dot) registered
 //   S3  per PE lane: accumulator; bias enters on the first column fold
-//   S4  activation (ReLU, round, shift, saturate; or the threshold count)
-//       written into a 2-word output FIFO, which drives m_axis.
-// The threshold and shift ROMs are read with the accumulator's row fold (its
-// address is carried along S1, S2; the word is registered in S3), so they add
-// no latency.
+//   S4  activation (ReLU, round, shift, saturate; or the threshold count),
+//       registered if ACT_REG, written into a 2-word output FIFO, which
+//       drives m_axis.
+// The bias, threshold and shift ROMs are read with the row fold index carried
+// along beside the lanes, so their words meet the accumulators and add no
+// latency.
 // `en` is the output FIFO's tready, decoded from its count register only: the
 // pipeline stalls only while that FIFO is full, and m_axis_tready never
 // reaches s_axis_tready combinationally. Latency: a row fold's output word
-// can be taken 4 cycles after its last step fires (S1, S2, S3, FIFO write).
+// can be taken 4 + OP_REG + PROD_REG + TREE_REGS + ACT_REG cycles after its
+// last step fires, TREE_REGS = (clog2(SIMD) - 1) / TREE_LEVELS (0 for SIMD 1).
 //
 // Memory layouts (written by hwcomp.backends.verilog):
 //   WEIGHT_FILE  NF*SF lines, line nf*SF+sf; weight W[nf*PE+p][sf*SIMD+s] at
@@ -76,7 +83,11 @@ module hwcomp_mvu #(
     parameter integer OUT_BASE = 0,        // signed output code below every threshold (THRESH_K > 0)
     parameter THRESH_FILE = "thresh.mem",  // $readmemh image of the threshold ROM (THRESH_K > 0)
     parameter integer ROW_SHIFT_W = 0,     // bits of a row's shift, <= clog2(ACC_W+1); 0: SHIFT for every row
-    parameter SHIFT_FILE = "shift.mem"     // $readmemh image of the shift ROM (ROW_SHIFT_W > 0)
+    parameter SHIFT_FILE = "shift.mem",    // $readmemh image of the shift ROM (ROW_SHIFT_W > 0)
+    parameter integer OP_REG = 0,          // 1, 2: register the weight and input words once or twice more (S1b)
+    parameter integer PROD_REG = 0,        // 1, 2: register the products once or twice
+    parameter integer TREE_LEVELS = 8,     // adder tree levels per register stage, >= 1
+    parameter integer ACT_REG = 0          // 1: register the activation before the output FIFO
 ) (
     input  wire                  clk,
     input  wire                  rst,      // synchronous, active high
@@ -110,6 +121,16 @@ localparam integer RND_W = ACC_W + 1;
 localparam integer NF_CW = NF > 1 ? $clog2(NF) : 1;
 localparam integer SH_WORD_W = ROW_SHIFT_W > 0 ? PE * ROW_SHIFT_W : 1;
 localparam integer SH_W = ROW_SHIFT_W > 0 ? ROW_SHIFT_W : 1;
+// Adder tree (hwcomp_add_tree): LEVELS levels halve the SIMD terms of TERM_W
+// bits (modulo 2^ACC_W is enough when the product is wider).
+localparam integer LEVELS = $clog2(SIMD);
+localparam integer TERM_W = PROD_W < ACC_W ? PROD_W : ACC_W;
+localparam integer TREE_REGS = LEVELS > 0 && TREE_LEVELS > 0 ? (LEVELS - 1) / TREE_LEVELS : 0;
+localparam integer LANE_DELAY = PROD_REG + TREE_REGS;
+// With S1b, one copy of the input word register per PE lane (fan-out SIMD each).
+localparam integer X_COPIES = OP_REG != 0 ? PE : 1;
+// Stages from S0 to the accumulators' input (S2), which the row fold index travels.
+localparam integer TO_S2 = 2 + OP_REG + LANE_DELAY;
 
 // ---------------------------------------------------------------- parameter checks
 // An illegal value instantiates a module that does not exist, named after the
@@ -170,6 +191,18 @@ generate
     if (ROW_SHIFT_W > 0 && (REQUANT != 1 || THRESH_K != 0 || SHIFT != 0)) begin : g_check_row_shift_mode
         hwcomp_mvu_ILLEGAL_ROW_SHIFT_W_without_requant_or_with_SHIFT u_illegal ();
     end
+    if (OP_REG < 0 || OP_REG > 2) begin : g_check_op_reg
+        hwcomp_mvu_ILLEGAL_OP_REG_outside_0_to_2 u_illegal ();
+    end
+    if (PROD_REG < 0 || PROD_REG > 2) begin : g_check_prod_reg
+        hwcomp_mvu_ILLEGAL_PROD_REG_outside_0_to_2 u_illegal ();
+    end
+    if (TREE_LEVELS < 1) begin : g_check_tree_levels
+        hwcomp_mvu_ILLEGAL_TREE_LEVELS_below_1 u_illegal ();
+    end
+    if (ACT_REG != 0 && ACT_REG != 1) begin : g_check_act_reg
+        hwcomp_mvu_ILLEGAL_ACT_REG_not_0_or_1 u_illegal ();
+    end
     if (THRESH_K == 0 && REQUANT == 0 && ACC_W >= 1 && OUT_W >= 1 && OUT_W != ACC_W) begin : g_check_acc_out_w
         hwcomp_mvu_ILLEGAL_OUT_W_not_ACC_W_without_requant u_illegal ();
     end
@@ -192,12 +225,13 @@ endgenerate
 wire en;                                   // pipeline advances this cycle
 wire [NF_CW-1:0] nf;                       // row fold of the step issued in S0
 wire [W_WORD_W-1:0] s1_weights;
-wire [IN_WORD_W-1:0] s1_x;                 // the input word this step multiplies
+wire [X_COPIES*IN_WORD_W-1:0] s1_x;        // the input word this step multiplies, per copy
 wire s1_last;                              // last column fold (masks bipolar padding)
 wire s2_valid;
 wire s2_first;                             // first column fold: load the bias
 wire s2_last;
 wire [OUT_WORD_W-1:0] y_word;
+wire [OUT_WORD_W-1:0] act_word;            // S4: the activation of the accumulators
 
 hwcomp_mvu_fold #(
     .NF(NF),
@@ -205,6 +239,10 @@ hwcomp_mvu_fold #(
     .IN_WORD_W(IN_WORD_W),
     .W_WORD_W(W_WORD_W),
     .OUT_WORD_W(OUT_WORD_W),
+    .OP_REG(OP_REG),
+    .X_COPIES(X_COPIES),
+    .LANE_DELAY(LANE_DELAY),
+    .OUT_DELAY(ACT_REG),
     .WEIGHT_FILE(WEIGHT_FILE)
 ) u_fold (
     .clk(clk),
@@ -229,52 +267,52 @@ hwcomp_mvu_fold #(
 // s2_last is only the schedule's; s1_last is read by padded bipolar lanes only.
 wire unused_fold = &{1'b0, s1_last, s2_last};
 
+// ---------------------------------------------------------------- row fold index
+// nf_d[k]: the row fold index k stages after S0 (nf_d[0] = nf), carried to S2.
+wire [(TO_S2+1)*NF_CW-1:0] nf_d;
+assign nf_d[NF_CW-1:0] = nf;
+
+genvar d;
+generate
+    for (d = 1; d <= TO_S2; d = d + 1) begin : g_nf_d
+        reg [NF_CW-1:0] q;
+        always @(posedge clk) begin
+            if (en) begin
+                q <= nf_d[(d-1)*NF_CW +: NF_CW];
+            end
+        end
+        assign nf_d[d*NF_CW +: NF_CW] = q;
+    end
+endgenerate
+
 // ---------------------------------------------------------------- bias
 // Left to the tool: a few words, usually best as LUTs (Yosys cannot map a
-// ROM onto LUTRAM, so "distributed" would fail there).
+// ROM onto LUTRAM, so "distributed" would fail there). Read one stage before
+// S2 so the word meets the first column fold's dot.
 reg [B_WORD_W-1:0] bias_rom [0:NF-1];
-reg [B_WORD_W-1:0] s1_bias;
 reg [B_WORD_W-1:0] s2_bias;
 
 initial begin
     $readmemh(BIAS_FILE, bias_rom);
 end
 
-// Read with the weights, carried along with the products.
 always @(posedge clk) begin
     if (en) begin
-        s1_bias <= bias_rom[nf];
-        s2_bias <= s1_bias;
+        s2_bias <= bias_rom[nf_d[(TO_S2-1)*NF_CW +: NF_CW]];
     end
 end
 
 // ---------------------------------------------------------------- thresholds, shifts
 // The threshold or shift word of the row fold whose accumulators S3 holds: the
-// ROM is read with the row fold index carried along S1 and S2, so the
-// registered word and the accumulators change together and the latency stays
-// as without.
+// ROM is read with the row fold index of S2, so the registered word and the
+// accumulators change together and the latency stays as without.
 wire [T_WORD_W-1:0] s3_thresh;
 wire [SH_WORD_W-1:0] s3_shift;
-wire [NF_CW-1:0] s2_nf;
+wire [NF_CW-1:0] s2_nf = nf_d[TO_S2*NF_CW +: NF_CW];
+// Without threshold and shift ROMs the index of S2 is not read (Yosys drops its registers).
+wire unused_s2_nf = &{1'b0, s2_nf};
 
 generate
-    if (THRESH_K > 0 || ROW_SHIFT_W > 0) begin : g_row_fold
-        reg [NF_CW-1:0] s1_nf_q;
-        reg [NF_CW-1:0] s2_nf_q;
-
-        always @(posedge clk) begin
-            if (en) begin
-                s1_nf_q <= nf;
-                s2_nf_q <= s1_nf_q;
-            end
-        end
-
-        assign s2_nf = s2_nf_q;
-    end else begin : g_no_row_fold
-        assign s2_nf = {NF_CW{1'b0}};
-        wire unused_s2_nf = &{1'b0, s2_nf};
-    end
-
     if (THRESH_K > 0) begin : g_thresh_rom
         reg [T_WORD_W-1:0] thresh_rom [0:NF-1];
         reg [T_WORD_W-1:0] thresh_q;
@@ -321,15 +359,17 @@ endgenerate
 genvar p, s, k;
 generate
     for (p = 0; p < PE; p = p + 1) begin : g_pe
-        // S2: products of this row with the input word, as ACC_W-bit terms.
-        wire [SIMD*ACC_W-1:0] terms;
+        // Products of this row with the input word, as TERM_W-bit terms,
+        // summed by a balanced adder tree (registers every TREE_LEVELS levels).
+        wire [SIMD*TERM_W-1:0] terms;
 
         for (s = 0; s < SIMD; s = s + 1) begin : g_simd
             wire [W_W-1:0] w_bits = s1_weights[(p*SIMD+s)*W_W +: W_W];
             wire signed [WV_W-1:0] w;
-            wire [IN_W-1:0] x_raw = s1_x[s*IN_W +: IN_W];
+            wire [IN_W-1:0] x_raw = s1_x[((p % X_COPIES)*SIMD+s)*IN_W +: IN_W];
             wire signed [X_W-1:0] x;
             wire signed [PROD_W-1:0] prod;
+            wire [TERM_W-1:0] term;
 
             if (W_BIPOLAR == 0) begin : g_twos_w
                 assign w = w_bits;
@@ -349,25 +389,54 @@ generate
             // Exact product: both operands sign-extended to its full width.
             assign prod = $signed({{X_W{w[WV_W-1]}}, w}) * $signed({{WV_W{x[X_W-1]}}, x});
 
-            if (ACC_W > PROD_W) begin : g_extend
-                assign terms[s*ACC_W +: ACC_W] = {{(ACC_W-PROD_W){prod[PROD_W-1]}}, prod};
-            end else if (ACC_W == PROD_W) begin : g_same
-                assign terms[s*ACC_W +: ACC_W] = prod;
+            if (ACC_W >= PROD_W) begin : g_whole
+                assign term = prod;
             end else begin : g_wrap
                 // Modulo 2^ACC_W is enough: the final sum fits in ACC_W bits.
-                assign terms[s*ACC_W +: ACC_W] = prod[ACC_W-1:0];
+                assign term = prod[ACC_W-1:0];
                 wire unused_prod_msbs = &{1'b0, prod[PROD_W-1:ACC_W]};
             end
+
+            // PROD_REG registers: the first can sit beside the multiplier, the
+            // second beside the tree when the two lie far apart.
+            wire [TERM_W-1:0] node;
+            if (PROD_REG == 2) begin : g_prod_reg2
+                reg [TERM_W-1:0] q1;
+                reg [TERM_W-1:0] q2;
+                always @(posedge clk) begin
+                    if (en) begin
+                        q1 <= term;
+                        q2 <= q1;
+                    end
+                end
+                assign node = q2;
+            end else if (PROD_REG == 1) begin : g_prod_reg
+                reg [TERM_W-1:0] q;
+                always @(posedge clk) begin
+                    if (en) begin
+                        q <= term;
+                    end
+                end
+                assign node = q;
+            end else begin : g_prod_comb
+                assign node = term;
+            end
+
+            assign terms[s*TERM_W +: TERM_W] = node;
         end
 
-        reg [ACC_W-1:0] dot_sum;
-        integer i;
-        always @* begin
-            dot_sum = {ACC_W{1'b0}};
-            for (i = 0; i < SIMD; i = i + 1) begin
-                dot_sum = dot_sum + terms[i*ACC_W +: ACC_W];
-            end
-        end
+        wire [ACC_W-1:0] dot_sum;
+        hwcomp_add_tree #(
+            .N(SIMD),
+            .IN_W(TERM_W),
+            .ACC_W(ACC_W),
+            .TREE_LEVELS(TREE_LEVELS)
+        ) u_tree (
+            .clk(clk),
+            .en(en),
+            .terms(terms),
+            .sum(dot_sum)
+        );
 
         reg [ACC_W-1:0] dot;
         always @(posedge clk) begin
@@ -384,7 +453,7 @@ generate
             end
         end
 
-        // S4 (combinational into the output FIFO): ReLU, requantize; or thresholds.
+        // S4: ReLU, requantize; or thresholds (into act_word).
         wire [ACC_W-1:0] act;
         if (RELU != 0) begin : g_relu
             assign act = acc[ACC_W-1] ? {ACC_W{1'b0}} : acc;
@@ -416,12 +485,12 @@ generate
             // OUT_BASE + cnt in 32 bits; the codes fit OUT_W bits, so the slice is exact.
             wire [31:0] code = OUT_BASE + {{(32-CNT_W){1'b0}}, cnt};
             if (OUT_W < 32) begin : g_narrow
-                assign y_word[p*OUT_W +: OUT_W] = code[OUT_W-1:0];
+                assign act_word[p*OUT_W +: OUT_W] = code[OUT_W-1:0];
                 wire unused_code_msbs = &{1'b0, code[31:OUT_W]};
             end else if (OUT_W == 32) begin : g_same
-                assign y_word[p*OUT_W +: OUT_W] = code;
+                assign act_word[p*OUT_W +: OUT_W] = code;
             end else begin : g_wide
-                assign y_word[p*OUT_W +: OUT_W] = {{(OUT_W-32){code[31]}}, code};
+                assign act_word[p*OUT_W +: OUT_W] = {{(OUT_W-32){code[31]}}, code};
             end
         end else if (REQUANT != 0) begin : g_requant
             wire signed [RND_W-1:0] wide = {act[ACC_W-1], act};
@@ -449,16 +518,31 @@ generate
 
             // The bounds fit OUT_W bits, so dropping or copying sign bits is exact.
             if (OUT_W < RND_W) begin : g_narrow
-                assign y_word[p*OUT_W +: OUT_W] = sat[OUT_W-1:0];
+                assign act_word[p*OUT_W +: OUT_W] = sat[OUT_W-1:0];
                 wire unused_sat_msbs = &{1'b0, sat[RND_W-1:OUT_W]};
             end else if (OUT_W == RND_W) begin : g_same
-                assign y_word[p*OUT_W +: OUT_W] = sat;
+                assign act_word[p*OUT_W +: OUT_W] = sat;
             end else begin : g_wide
-                assign y_word[p*OUT_W +: OUT_W] = {{(OUT_W-RND_W){sat[RND_W-1]}}, sat};
+                assign act_word[p*OUT_W +: OUT_W] = {{(OUT_W-RND_W){sat[RND_W-1]}}, sat};
             end
         end else begin : g_acc_out
-            assign y_word[p*OUT_W +: OUT_W] = act;
+            assign act_word[p*OUT_W +: OUT_W] = act;
         end
+    end
+endgenerate
+
+// ---------------------------------------------------------------- activation register
+generate
+    if (ACT_REG != 0) begin : g_act_reg
+        reg [OUT_WORD_W-1:0] q;
+        always @(posedge clk) begin
+            if (en) begin
+                q <= act_word;
+            end
+        end
+        assign y_word = q;
+    end else begin : g_act_comb
+        assign y_word = act_word;
     end
 endgenerate
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from hwcomp.hw.design import Folded
 
-# Cycles from a row fold's last step to its output word (as hwcomp_mvu).
+# Cycles from a row fold's last step to its output word (as hwcomp_mvu), without
+# the optional S1b register; xnor_latency adds it.
 XNOR_LATENCY = 4
 
 
@@ -43,6 +44,12 @@ class XnorLayer(Folded):
     weights: np.ndarray       # uint8 0/1 [rows_p, cols_p], 1 = +1
     thresholds: np.ndarray    # int64 [rows_p]; ignored when popcount_out
     popcount_out: bool = False
+    op_reg: int = 0           # weight and input words registered once more (S1b), for the clock
+
+    @property
+    def latency(self) -> int:
+        """Cycles from a vector's last step firing to its last output word (nothing stalling)."""
+        return XNOR_LATENCY + self.op_reg
 
     @property
     def count_width(self) -> int:
@@ -131,7 +138,7 @@ def xnor_layer(layer) -> XnorLayer:
     t = layer.thresholds
     return XnorLayer(layer.name, layer.rows, layer.cols, layer.pe, layer.simd,
                      np.asarray(layer.weights), np.zeros(layer.rows_p, np.int64) if t is None else np.asarray(t)[:, 0],
-                     popcount_out=t is None)
+                     popcount_out=t is None, op_reg=layer.pipeline.op_reg)
 
 
 # ---------------------------------------------------------------- ROM images and parameters
@@ -150,4 +157,5 @@ def xnor_threshold_rows(layer: XnorLayer) -> np.ndarray:
 def xnor_parameters(layer: XnorLayer) -> tuple[tuple[str, int], ...]:
     """hwcomp_xnor_mvu's parameters (without the file names)."""
     return (("PE", layer.pe), ("SIMD", layer.simd), ("NF", layer.nf), ("SF", layer.sf),
-            ("COLS", layer.cols), ("THRESH_W", layer.thresh_width), ("POPCOUNT_OUT", int(layer.popcount_out)))
+            ("COLS", layer.cols), ("THRESH_W", layer.thresh_width), ("POPCOUNT_OUT", int(layer.popcount_out)),
+            ("OP_REG", layer.op_reg))

@@ -28,6 +28,7 @@ from .blocks.feature_maps import pixels
 from .blocks.plumbing import DwcBlock, FifoBlock, ForkBlock
 from .design import Design, FifoUnit, Stage, Stream
 from .folding import Folding
+from .pipeline import DEFAULT_CLOCK_MHZ, fifo_out_reg
 from .region import hardware_region, region_io
 from .stream_ops import ForkUnit
 from .window import DwcParams
@@ -70,9 +71,10 @@ class Flow:
 
 
 class Builder:
-    def __init__(self, graph: Graph, plan_only: bool = False) -> None:
+    def __init__(self, graph: Graph, plan_only: bool = False, clock_mhz: float = DEFAULT_CLOCK_MHZ) -> None:
         self.graph = graph
         self.plan_only = plan_only
+        self.clock_mhz = clock_mhz      # the units pick their register stages for it (hw/pipeline.py)
         self.region = hardware_region(graph)
         self.src, self.dst = region_io(graph, self.region)
         self.readers: dict[str, int] = {}
@@ -87,6 +89,15 @@ class Builder:
         self.fork_outs: dict[str, list[Flow]] = {}
 
     # ---- knobs
+    def multipliers(self) -> int:
+        """Multiplier lanes of the whole design: PE*SIMD of every multi-bit unit."""
+        total = 0
+        for n in self.region:
+            k = self.knobs.get(n.name, {})
+            if "pe" in k and "simd" in k and n.attrs.get("kind") != "xnor":
+                total += k["pe"] * k["simd"]
+        return total
+
     def lanes(self, node: Node) -> int:
         """The lanes a node reads at: its knob, else its first input's (no converter)."""
         k = self.knobs.get(node.name, {})
@@ -123,7 +134,8 @@ class Builder:
 
     def fifo(self, f: Flow, depth: int, what: str) -> Flow:
         out = self.like(f)
-        self.stage(FifoBlock, FifoUnit(f.word, depth), [f], [out], f.beats, summary=f"{what}, {depth} words")
+        unit = FifoUnit(f.word, depth, fifo_out_reg(self.clock_mhz, depth, f.word))
+        self.stage(FifoBlock, unit, [f], [out], f.beats, summary=f"{what}, {depth} words")
         return out
 
     def convert(self, f: Flow, lanes: int) -> Flow:
@@ -196,10 +208,12 @@ class Builder:
                       out_pixels=pixels(shape_out))
 
 
-def build_design(graph: Graph, folding: Folding | None = None, plan_only: bool = False) -> Design:
-    """The design of a folded graph (hw/folding.py records the folding in graph.meta)."""
+def build_design(graph: Graph, folding: Folding | None = None, plan_only: bool = False,
+                 clock_mhz: float = DEFAULT_CLOCK_MHZ) -> Design:
+    """The design of a folded graph (hw/folding.py records the folding in graph.meta),
+    pipelined for a clock target of `clock_mhz`."""
     f = folding or Folding.from_meta(graph.meta.get("folding"), graph.name)
-    b = Builder(graph, plan_only)
+    b = Builder(graph, plan_only, clock_mhz)
     b.knobs = {k: dict(v) for k, v in f.blocks.items()}
     b.start(f.input_lanes)
     for n in b.region:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hwcomp.hw.pipeline import MvuPipeline
 from hwcomp.numerics import bytes_width, ceil_div  # noqa: F401 (re-exported)
 
 
@@ -94,6 +95,8 @@ class MVULayer(Folded):
     # XNOR-popcount unit (hwcomp_xnor_mvu, docs/numerics_binary.md): bipolar inputs and
     # weight bits; outputs p >= T (thresholds [rows_p, 1] on the popcount p) or p itself.
     xnor: bool = False
+    # Register stages for the clock target (hw/pipeline.py); the default adds none.
+    pipeline: MvuPipeline = MvuPipeline()
 
     @property
     def thresh_k(self) -> int:
@@ -120,9 +123,10 @@ class MVULayer(Folded):
 
 @dataclass(frozen=True)
 class FifoUnit:
-    """hwcomp_fifo: `depth` words of `width` bits."""
+    """hwcomp_fifo: `depth` words of `width` bits (two more with out_reg)."""
     width: int
     depth: int
+    out_reg: int = 0          # registered memory read and output, for the clock (hw/pipeline.py)
 
 
 @dataclass(frozen=True)

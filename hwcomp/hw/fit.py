@@ -30,8 +30,8 @@ from .folding import Folding
 RESOURCES = ("lut", "ff", "dsp", "bram18")
 DEFAULT_MAX_UTIL = 0.8
 
-# (graph, folding, device) -> estimated totals {lut, ff, dsp, bram18}
-Estimator = Callable[[Graph, Folding, Device], dict]
+# (graph, folding, goal) -> estimated totals {lut, ff, dsp, bram18} on goal.device
+Estimator = Callable[[Graph, Folding, "FitGoal"], dict]
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,11 @@ class FitGoal:
             raise HwcompError(f"--clock must be positive, got {self.clock_mhz:g} MHz")
 
 
-def design_estimate(graph: Graph, folding: Folding, device: Device) -> dict:
-    """The analytic resource model's totals for the design `folding` gives (built in full:
-    ROM contents decide how wide a ROM synthesizes)."""
-    design = build_design(graph, folding)
+def design_estimate(graph: Graph, folding: Folding, goal: FitGoal) -> dict:
+    """The analytic resource model's totals for the design `folding` gives at the goal's
+    clock (built in full: ROM contents decide how wide a ROM synthesizes)."""
+    device = goal.device
+    design = build_design(graph, folding, clock_mhz=goal.clock_mhz)
     totals = dict.fromkeys(RESOURCES, 0)
     for s in design.stages:
         r = block_of_unit(s.unit).resources(s.unit, device)
@@ -90,7 +91,7 @@ def fit_folding(graph: Graph, goal: FitGoal, estimate: Estimator = design_estima
     def probe(target: int) -> tuple[Folding, dict]:
         folding = feasible_folding(graph, target)
         assert folding is not None, target
-        used = estimate(graph, folding, goal.device)
+        used = estimate(graph, folding, goal)
         probes.append({"target_ii": target, "ii": folding.ii, **{r: used[r] for r in RESOURCES},
                        "fits": fits(used, goal)})
         return folding, used

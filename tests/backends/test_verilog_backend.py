@@ -14,7 +14,7 @@ from hwcomp.resources import templates_dir
 
 GOLDEN = Path(__file__).parent / "golden"
 # The library modules an MVU design needs, in compile order.
-MVU_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_mvu.v")
+MVU_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mvu.v")
 # HWCOMP_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
 UPDATE = os.environ.get("HWCOMP_UPDATE_GOLDEN") == "1"
 
@@ -77,7 +77,7 @@ def test_top_name_is_sanitized(design_factory, tmp_path) -> None:
     design = design_factory(name="hwcomp_mvu")     # a library module's name
     files = write_verilog(design, tmp_path)
     names = [f.name for f in files]
-    assert names[3] == "hwcomp_mvu_.v" == top_module_name(design) + ".v"
+    assert names[len(MVU_MODULES)] == "hwcomp_mvu_.v" == top_module_name(design) + ".v"
     top = (tmp_path / "hwcomp_mvu_.v").read_text()
     assert re.search(r"^module hwcomp_mvu_ #\(", top, re.M)
     assert "u_fc1 (" in top and 'BIAS_FILE({MEM_DIR, "fc2_bias.mem"})' in top

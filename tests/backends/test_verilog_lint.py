@@ -61,7 +61,7 @@ def test_mvu_lint(dense_layer, corner: str) -> None:
     # Weights of 1 keep every accumulator small enough for any acc_width here.
     layer = dense_layer("l", np.ones((rows, cols), dtype=np.int64), **cfg)
     params = {k: literal(v) for k, v in mvu_parameters(layer)}
-    lint(library("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_mvu.v"), "hwcomp_mvu", params)
+    lint(library("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mvu.v"), "hwcomp_mvu", params)
 
 
 def test_generated_tops_lint(design, dense_layer, tmp_path) -> None:

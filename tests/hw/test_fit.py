@@ -14,7 +14,7 @@ from hwcomp.hw.fit import FitGoal, fit_folding
 from hwcomp.hw.folder import fastest_target, feasible_folding, fold_at
 
 
-def lanes_model(graph, folding, dev):
+def lanes_model(graph, folding, goal):
     lanes = sum(k.get("pe", 1) * k.get("simd", k.get("lanes", 1)) for k in folding.blocks.values())
     return {"lut": 400 + 90 * lanes, "ff": 300 + 40 * lanes, "dsp": 0, "bram18": 1}
 
@@ -34,11 +34,11 @@ def graphs(tmp_path_factory):
 def test_device_fit_is_the_fastest_folding_within_the_budget(graphs, name, lut):
     g, goal = graphs[name], FitGoal(small_device(lut), max_util=0.8)
     folding, rec = fit_folding(g, goal, lanes_model)
-    assert lanes_model(g, folding, goal.device)["lut"] <= 0.8 * lut
+    assert lanes_model(g, folding, goal)["lut"] <= 0.8 * lut
     assert rec["estimate"]["lut"] <= 0.8 * lut and rec["ii"] == folding.ii
     # One cycle faster either cannot be folded or does not fit.
     faster = feasible_folding(g, folding.ii - 1)
-    assert faster is None or lanes_model(g, faster, goal.device)["lut"] > 0.8 * lut
+    assert faster is None or lanes_model(g, faster, goal)["lut"] > 0.8 * lut
 
 
 def test_a_device_with_room_gets_the_fastest_folding(graphs):

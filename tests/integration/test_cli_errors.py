@@ -125,3 +125,11 @@ def test_layers_without_hardware_are_all_named_before_any_work(tmp_path, capsys)
         assert name in err
     assert "warning" not in err  # failed before the calibration step
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("clock", ["0", "-5", "5000"])
+def test_bad_clock_is_one_line(tmp_path, capsys, digits_mlp, clock):
+    code, _, err = run_cli(["compile", digits_mlp["onnx"], "-o", tmp_path / "b", "--clock", clock], capsys)
+    assert code == 2 and "clock" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "b").exists()

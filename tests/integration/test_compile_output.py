@@ -67,3 +67,15 @@ def test_icarus_accepts_generated_verilog(tmp_path, digits_odd_mlp):
     p = subprocess.run(["iverilog", "-g2005", "-Wall", "-o", str(tmp_path / "a.vvp"), "-s", d["top"]]
                        + [str(out / s) for s in d["sources"]], capture_output=True, text=True)
     assert p.returncode == 0 and p.stderr.strip() == "", p.stderr
+
+
+def test_clock_target_sets_the_units_register_stages(tmp_path, digits_mlp):
+    """--clock: recorded in the report; a faster target adds MVU stages, a slow one none."""
+    slow = compile_model(digits_mlp["onnx"], tmp_path / "s", calib=digits_mlp["calib"], clock_mhz=20)
+    fast = compile_model(digits_mlp["onnx"], tmp_path / "f", calib=digits_mlp["calib"])
+    assert slow.report["options"]["clock_mhz"] == 20.0 and fast.report["options"]["clock_mhz"] == 100.0
+    top = {k: next((tmp_path / k / "rtl").glob("hwcomp_main*.v")).read_text() for k in ("s", "f")}
+    assert ".OP_REG(1)" not in top["s"] and ".PROD_REG(1)" not in top["s"]
+    assert ".OP_REG(1)" in top["f"]
+    # Only latency changes: the II is the same.
+    assert slow.report["totals"]["expected_ii_cycles"] == fast.report["totals"]["expected_ii_cycles"]

@@ -17,6 +17,7 @@ import numpy as np
 from hwcomp.hw.binary import check_xnor_layer, xnor_layer, xnor_parameters, xnor_threshold_rows, xnor_weight_rows
 from hwcomp.hw.design import Folded, MVULayer
 from hwcomp.hw.numerics import accumulator_bounds
+from hwcomp.hw.pipeline import DEFAULT_CLOCK_MHZ, mvu_pipeline, xnor_pipeline
 from hwcomp.numerics import ceil_div, int_range
 from hwcomp.ops.activation import Relu
 from hwcomp.ops.dense import Dense
@@ -29,10 +30,13 @@ from .base import Bits, Block, Hdl, Knob, MemFile, MemoryImage, lane_options, re
 from .feature_maps import pixels
 
 # Cycles from the input handshake of a vector's last step to the handshake of
-# its last output word, when nothing stalls (see hwcomp_mvu.v).
+# its last output word, when nothing stalls, without optional register stages
+# (see hwcomp_mvu.v); mvu_latency adds the unit's own.
 MVU_LATENCY = 4
 # Library files both kinds of unit need (the shared folded core), compile order.
 MVU_SOURCES = ("hwcomp_fifo.v", "hwcomp_mvu_fold.v")
+# The multi-bit unit sums its products with this tree.
+MVU_TREE_SOURCES = ("hwcomp_add_tree.v",)
 
 
 @dataclass(frozen=True)
@@ -85,11 +89,20 @@ def _padded_row_thresholds(rows_p: int, k: int, out_base: int, always_never: tup
     return tp
 
 
-def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: int, simd: int) -> MVULayer:
+def mvu_latency(layer: MVULayer) -> int:
+    """Cycles from a vector's last step firing to its last output word (nothing stalling)."""
+    if layer.xnor:
+        return xnor_layer(layer).latency
+    return MVU_LATENCY + layer.pipeline.extra_latency(layer.simd)
+
+
+def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: int, simd: int,
+              clock_mhz: float = DEFAULT_CLOCK_MHZ, multipliers: int = 0) -> MVULayer:
     """The unit for `node` reading pixels of `padded` elements whose channel c sits at slots[c].
 
     XNOR units see padding lanes as bit 0 (-1), so their padding columns hold
-    weight bit 1: they never agree and the popcount stays the logical one."""
+    weight bit 1: they never agree and the popcount stays the logical one.
+    `clock_mhz` and the design's `multipliers` choose the register stages (hw/pipeline.py)."""
     a = node.attrs
     xnor = a.get("kind") == "xnor"
     u = unit_input(graph, node)
@@ -149,6 +162,7 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
         shift=a["shift"], relu=a["relu"], out_width=out_width, out_signed=out.signed,
         out_min=out.min_int, out_max=out.max_int, in_fifo_depth=fifo_depth(ceil_div(cols, simd)),
         weight_bipolar=bipolar, xnor=xnor, **modes,
+        pipeline=xnor_pipeline(clock_mhz, simd) if xnor else mvu_pipeline(clock_mhz, simd, acc_width, multipliers),
     )
 
 
@@ -327,7 +341,7 @@ def mvu_parameters(layer: MVULayer) -> tuple:
         params += (("THRESH_K", layer.thresh_k), ("OUT_BASE", int(layer.out_base)))
     if layer.row_shifts is not None:
         params += (("ROW_SHIFT_W", layer.row_shift_width),)
-    return params
+    return params + layer.pipeline.parameters()
 
 
 @register
@@ -389,7 +403,7 @@ class MvuBlock(Block):
             unit = MvuShape(name, rows, u.positions * f.padded, pe, simd)
             out_width = node.attrs["out_dtype"].width
         else:
-            unit = mvu_layer(g, node, name, f.slots, f.padded, pe, simd)
+            unit = mvu_layer(g, node, name, f.slots, f.padded, pe, simd, builder.clock_mhz, builder.multipliers())
             out_width = unit.out_width
         fifo = builder.fifo(f, fifo_depth(unit.sf), "input buffer")
         out_t = node.attrs["out_dtype"]
@@ -422,7 +436,7 @@ class MvuBlock(Block):
             files.append(("THRESH_FILE", MemFile(thresh_file(name))))
         if unit.row_shifts is not None:
             files.append(("SHIFT_FILE", MemFile(shift_file(name))))
-        return Hdl("hwcomp_mvu", MVU_SOURCES + ("hwcomp_mvu.v",), mvu_parameters(unit) + tuple(files))
+        return Hdl("hwcomp_mvu", MVU_SOURCES + MVU_TREE_SOURCES + ("hwcomp_mvu.v",), mvu_parameters(unit) + tuple(files))
 
     @classmethod
     def memories(cls, unit: MVULayer, name: str) -> tuple[MemoryImage, ...]:

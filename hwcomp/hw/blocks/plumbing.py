@@ -31,11 +31,12 @@ class FifoBlock(Block):
 
     @classmethod
     def hdl(cls, unit: FifoUnit, name: str) -> Hdl:
-        return Hdl("hwcomp_fifo", ("hwcomp_fifo.v",), (("WIDTH", unit.width), ("DEPTH", unit.depth)))
+        params = (("WIDTH", unit.width), ("DEPTH", unit.depth)) + ((("OUT_REG", 1),) if unit.out_reg else ())
+        return Hdl("hwcomp_fifo", ("hwcomp_fifo.v",), params)
 
     @classmethod
     def summary(cls, unit: FifoUnit) -> str:
-        return f"FIFO of {unit.depth} words"
+        return f"FIFO of {unit.depth} words" + (" and a registered output" if unit.out_reg else "")
 
 
 @register

@@ -89,6 +89,10 @@ hwcomp_mvu #(
     .OUT_MIN(13'h0000),
     .OUT_MAX(13'h0007),
     .OUT_W(3),
+    .OP_REG(0),
+    .PROD_REG(0),
+    .TREE_LEVELS(8),
+    .ACT_REG(0),
     .WEIGHT_FILE({MEM_DIR, "fc1_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "fc1_bias.mem"})
 ) u_fc1 (
@@ -133,6 +137,10 @@ hwcomp_mvu #(
     .OUT_MIN(11'h000),
     .OUT_MAX(11'h000),
     .OUT_W(10),
+    .OP_REG(0),
+    .PROD_REG(0),
+    .TREE_LEVELS(8),
+    .ACT_REG(0),
     .WEIGHT_FILE({MEM_DIR, "fc2_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "fc2_bias.mem"})
 ) u_fc2 (

@@ -243,6 +243,10 @@ hwcomp_mvu #(
     .OUT_MAX(19'h000ff),
     .OUT_W(8),
     .ROW_SHIFT_W(4),
+    .OP_REG(1),
+    .PROD_REG(0),
+    .TREE_LEVELS(1),
+    .ACT_REG(0),
     .WEIGHT_FILE({MEM_DIR, "mvu2_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "mvu2_bias.mem"}),
     .SHIFT_FILE({MEM_DIR, "mvu2_shift.mem"})
@@ -326,7 +330,8 @@ hwcomp_swu #(
 // ---------------------------------------------------------------- fifo6: input buffer, 36 words
 hwcomp_fifo #(
     .WIDTH(32),
-    .DEPTH(36)
+    .DEPTH(36),
+    .OUT_REG(1)
 ) u_fifo6 (
     .clk(clk),
     .rst(rst),
@@ -354,6 +359,10 @@ hwcomp_mvu #(
     .OUT_MIN(20'h00000),
     .OUT_MAX(20'h000ff),
     .OUT_W(8),
+    .OP_REG(1),
+    .PROD_REG(1),
+    .TREE_LEVELS(2),
+    .ACT_REG(0),
     .WEIGHT_FILE({MEM_DIR, "mvu7_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "mvu7_bias.mem"})
 ) u_mvu7 (
@@ -370,7 +379,8 @@ hwcomp_mvu #(
 // ---------------------------------------------------------------- fifo8: join buffer of Add_4, 64 words
 hwcomp_fifo #(
     .WIDTH(16),
-    .DEPTH(64)
+    .DEPTH(64),
+    .OUT_REG(1)
 ) u_fifo8 (
     .clk(clk),
     .rst(rst),
@@ -402,7 +412,8 @@ hwcomp_dwc #(
 // ---------------------------------------------------------------- fifo10: join buffer of Add_4, 64 words
 hwcomp_fifo #(
     .WIDTH(16),
-    .DEPTH(64)
+    .DEPTH(64),
+    .OUT_REG(1)
 ) u_fifo10 (
     .clk(clk),
     .rst(rst),
@@ -594,6 +605,10 @@ hwcomp_mvu #(
     .OUT_MAX(18'h000ff),
     .OUT_W(8),
     .ROW_SHIFT_W(4),
+    .OP_REG(1),
+    .PROD_REG(1),
+    .TREE_LEVELS(2),
+    .ACT_REG(0),
     .WEIGHT_FILE({MEM_DIR, "mvu18_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "mvu18_bias.mem"}),
     .SHIFT_FILE({MEM_DIR, "mvu18_shift.mem"})
@@ -747,6 +762,10 @@ hwcomp_mvu #(
     .OUT_MIN(19'h00000),
     .OUT_MAX(19'h00000),
     .OUT_W(18),
+    .OP_REG(1),
+    .PROD_REG(1),
+    .TREE_LEVELS(2),
+    .ACT_REG(0),
     .WEIGHT_FILE({MEM_DIR, "mvu26_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "mvu26_bias.mem"})
 ) u_mvu26 (
