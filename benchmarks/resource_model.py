@@ -43,6 +43,7 @@ from hwcomp.devices import device  # noqa: E402
 from hwcomp.hw import resource_fit  # noqa: E402
 from hwcomp.hw.blocks import block_of_unit  # noqa: E402
 from hwcomp.hw.builder import build_design  # noqa: E402
+from hwcomp.hw.pipeline import DEFAULT_CLOCK_MHZ  # noqa: E402
 from hwcomp.hw.resource_model import estimate, price  # noqa: E402
 from hwcomp.hw.resource_terms import fifo, structure_of  # noqa: E402
 from hwcomp.resources import templates_dir  # noqa: E402
@@ -58,6 +59,9 @@ FIT_MODULE = ROOT / "hwcomp" / "hw" / "resource_fit.py"
 # Kinds fitted first: others contain them (their estimate is taken off the others' targets).
 FIT_ORDER = ("fifo",)
 II_FACTORS = (0.5, 4)
+# Clock targets the sweep builds at: the default first (every folding), then a lower one
+# (fewer register stages, hw/pipeline.py) at each design's default folding.
+CLOCKS = (DEFAULT_CLOCK_MHZ, 50.0)
 # Modules synthesized behind a 2-word hwcomp_fifo, as every design feeds them (a unit's output
 # FIFO): ABC maps a width converter's landing multiplexers into up to twice the LUTs when
 # they read LUT RAM instead of ports. The FIFO's own estimate is taken off the target.
@@ -109,25 +113,29 @@ def compile_design(onnx, calib, kwargs, out: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = compile_model(onnx, out, calib=calib, **kwargs)
-    return res, build_design(res.hw_graph)
+    # The design the compile wrote: built at its clock target (the units' register stages).
+    return res, build_design(res.hw_graph, clock_mhz=res.report["options"]["clock_mhz"])
 
 
 def sweep_designs():
-    """(label, onnx, calib, kwargs) of every design whose blocks the fit uses."""
+    """(label, onnx, calib, kwargs) of every design whose blocks the fit uses: every
+    folding at the default clock, the default foldings at the lower clocks too."""
     import finn_nets as fn
-
-    out = []
-    for name, (onnx, calib, kw) in example_designs().items():
-        out.append((name, onnx, calib, kw))
-        if "pe_simd" not in kw:
-            out += [(f"{name} ii x{f}", onnx, calib, {"target_ii": f}) for f in II_FACTORS]
-    out.append(("FINN TFC-w2a2", finn_model("tfc_2w2a"), None, {"pe_simd": fn.finn_folding("tfc_2w2a")}))
-    out.append(("FINN TFC-w1a1 default", finn_model("tfc_1w1a"), None, {}))
-    # The blocks no example uses (concat, global average pooling), in tests' inline CNN.
     from inline_models import residual_cnn
 
-    cnn = residual_cnn(cache_dir())
-    out += [("inline residual CNN", cnn, None, {}), ("inline residual CNN ii x4", cnn, None, {"target_ii": 4})]
+    base = [(name, onnx, calib, kw) for name, (onnx, calib, kw) in example_designs().items()]
+    base.append(("FINN TFC-w2a2", finn_model("tfc_2w2a"), None, {"pe_simd": fn.finn_folding("tfc_2w2a")}))
+    base.append(("FINN TFC-w1a1 default", finn_model("tfc_1w1a"), None, {}))
+    # The blocks no example uses (concat, global average pooling), in tests' inline CNN.
+    base.append(("inline residual CNN", residual_cnn(cache_dir()), None, {}))
+    out = []
+    for clock in CLOCKS:
+        for name, onnx, calib, kw in base:
+            at = f" at {clock:g} MHz"
+            out.append((name + at, onnx, calib, {**kw, "clock_mhz": clock}))
+            if clock == DEFAULT_CLOCK_MHZ and "pe_simd" not in kw and "TFC" not in name:
+                out += [(f"{name} ii x{f}{at}", onnx, calib, {"target_ii": f, "clock_mhz": clock})
+                        for f in II_FACTORS]
     return out
 
 
@@ -210,7 +218,7 @@ def collect(say) -> list[tuple[object, dict]]:
     for label, onnx, calib, kw in sweep_designs():
         kw = dict(kw)
         if "target_ii" in kw:   # a factor of the design's default II
-            res, _ = compile_design(onnx, calib, {}, tmp / "probe")
+            res, _ = compile_design(onnx, calib, {"clock_mhz": kw["clock_mhz"]}, tmp / "probe")
             kw["target_ii"] = max(1, int(res.report["totals"]["expected_ii_cycles"] * kw["target_ii"]))
         try:
             _, design = compile_design(onnx, calib, kw, tmp / "sweep")

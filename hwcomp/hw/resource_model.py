@@ -14,6 +14,8 @@ flops (register bits by group, adder and comparator bits, counters). Pricing:
 - multipliers go to DSPs by Yosys' rule (both operands >= 2 bits, product >=
   9 bits; split by the slice's widths), else their a*b bits join the
   `lut_mult` term;
+- register groups that stay plain flip-flops (pipeline registers: `ff_bits`)
+  count one FF per bit, exactly;
 - LUT and FF are then the fitted coefficients of the block's kind times its
   terms (hw/resource_fit.py, written by benchmarks/resource_model.py --fit),
   plus the exact parts above and the inner FIFOs' own estimates.
@@ -54,6 +56,10 @@ class Structure:
     # product register, the adder chain and a plain accumulator into the slices): priced
     # as "<term>@dsp" then, which the fit weighs on its own.
     dsp_absorbs: tuple[str, ...] = ()
+    # Register groups counted exactly, one flip-flop per bit (no coefficient): plain
+    # pipeline registers Yosys keeps as they are. A group in dsp_absorbs becomes a
+    # fitted "<group>@dsp" FF term when the multipliers map to DSP slices.
+    ff_bits: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,12 @@ def place(mem: Memory, device: Device) -> Placement:
 def price(s: Structure, device: Device) -> Priced:
     lut, ff = dict(s.lut), dict(s.ff)
     lut_exact = ff_exact = 0.0
+    dsp_mapped = any(dsp_count(m, device) for m in s.multipliers)
+    for group, bits in s.ff_bits.items():
+        if dsp_mapped and group in s.dsp_absorbs:
+            ff[f"{group}@dsp"] = ff.get(f"{group}@dsp", 0) + bits
+        else:
+            ff_exact += bits
     bram = 0.0
     placements = []
     for mem in s.memories:

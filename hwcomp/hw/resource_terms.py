@@ -38,29 +38,56 @@ def _int(params: Mapping, name: str, default: int = 0) -> int:
     return v.value if isinstance(v, Bits) else int(v)
 
 
-def fifo(width: int, depth: int) -> Structure:
+def fifo(width: int, depth: int, out_reg: int = 0) -> Structure:
     addr_w, count_w = cw(depth), clog2(depth + 1)
-    return Structure(
-        "fifo",
-        lut={"const": 1, "ptr_bits": 2 * addr_w + count_w},
-        ff={"const": 1, "ptr_regs": 2 * addr_w + count_w},
+    if not out_reg:
         # The read is combinational from the registered rd_ptr: Yosys' memory_dff merges that
         # address register into the read port, so a deep FIFO can go to block RAM.
-        memories=(Memory("mem", depth, width, rom=False, sync_read=True, data_reg=False),))
+        return Structure(
+            "fifo",
+            lut={"const": 1, "ptr_bits": 2 * addr_w + count_w},
+            ff={"const": 1, "ptr_regs": 2 * addr_w + count_w},
+            memories=(Memory("mem", depth, width, rom=False, sync_read=True, data_reg=False),))
+    # OUT_REG: the read data register (a_data, a block RAM's own) and the output register
+    # (b_data) with their two valid bits; the handshake between them is a few LUTs.
+    return Structure(
+        "fifo",
+        lut={"const": 1, "ptr_bits": 2 * addr_w + count_w, "out_reg": 1},
+        ff={"const": 1, "ptr_regs": 2 * addr_w + count_w},
+        memories=(Memory("mem", depth, width, rom=False, sync_read=True, data_reg=True),),
+        ff_bits={"out_regs": width + 2})
 
 
-def _fifo(p):
-    return fifo(_int(p, "WIDTH"), _int(p, "DEPTH"))
+def _fifo(p, rom_width=None):
+    return fifo(_int(p, "WIDTH"), _int(p, "DEPTH"), _int(p, "OUT_REG"))
 
 
-def _fork(p):
+def _fork(p, rom_width=None):
     w = _int(p, "WIDTH")
     return Structure("fork", lut={"const": 1}, ff={"const": 1},
                      children=(fifo(w, _int(p, "DEPTH0")), fifo(w, _int(p, "DEPTH1"))))
 
 
-def _fold_parts(nf: int, sf: int, in_word: int, w_word: int, block_rom: bool = True):
-    """hwcomp_mvu_fold: step counters, weight ROM, input buffer (NF > 1), schedule flags."""
+def add_tree(n: int, in_w: int, acc_w: int, tree_levels: int) -> tuple[int, int]:
+    """hwcomp_add_tree of n terms: (adder bits, register bits). Level l adds the pairs of
+    level l-1 at min(in_w + l, acc_w) bits (an odd last node passes on); every
+    tree_levels-th level but the last is registered, its passing node too."""
+    levels = clog2(n) if n > 1 else 0
+    add = regs = 0
+    for lvl in range(1, levels + 1):
+        prev, nodes = -(-n // (1 << (lvl - 1))), -(-n // (1 << lvl))
+        lw = min(in_w + lvl, acc_w)
+        add += (prev // 2) * lw
+        if lvl % max(tree_levels, 1) == 0 and lvl < levels:
+            regs += nodes * lw
+    return add, regs
+
+
+def _fold_parts(p, in_word: int, w_word: int, w_varying: int, block_rom: bool = True):
+    """hwcomp_mvu_fold: step counters, weight ROM, input buffer (NF > 1), schedule flags,
+    the S1b operand registers (OP_REG) and the flags' delay beside the lanes."""
+    nf, sf = _int(p, "NF"), _int(p, "SF")
+    op_reg, pe = _int(p, "OP_REG"), _int(p, "PE")
     ctrl = cw(nf) + cw(sf) + cw(nf * sf)
     mems = [Memory("weight_rom", nf * sf, w_word, rom=True, sync_read=True, block_only=block_rom)]
     lut = {"const": 1, "ctrl": ctrl}
@@ -68,20 +95,47 @@ def _fold_parts(nf: int, sf: int, in_word: int, w_word: int, block_rom: bool = T
     if nf > 1:
         mems.append(Memory("in_buf", sf, in_word, rom=False, sync_read=True, same_address=True))
         lut["in_mux"] = in_word
+    if op_reg:
+        # S1b: the weight word (its varying bits: constant ones are no registers) op_reg
+        # times; the input word once per PE lane (X_COPIES, kept apart), once more first
+        # with OP_REG = 2.
+        ff["op_w"] = op_reg * w_varying
+        ff["op_x"] = (pe + (op_reg - 1)) * in_word
     return mems, lut, ff
 
 
-def _mvu(p):
+def _mvu(p, rom_width=lambda name, full: full):
     pe, simd, nf, sf = (_int(p, k) for k in ("PE", "SIMD", "NF", "SF"))
     in_w, w_w, acc_w, out_w = (_int(p, k) for k in ("IN_W", "W_W", "ACC_W", "OUT_W"))
     x_w = in_w if _int(p, "IN_SIGNED") else in_w + 1
     wv_w = 2 if _int(p, "W_BIPOLAR") else w_w
     k, row_shift_w = _int(p, "THRESH_K"), _int(p, "ROW_SHIFT_W")
     requant, relu = _int(p, "REQUANT"), _int(p, "RELU")
-    mems, lut, ff = _fold_parts(nf, sf, simd * in_w, pe * simd * w_w)
+    op_reg, prod_reg, act_reg = _int(p, "OP_REG"), _int(p, "PROD_REG"), _int(p, "ACT_REG")
+    tree_levels = _int(p, "TREE_LEVELS", 8)
+    prod_w = wv_w + x_w
+    term_w = min(prod_w, acc_w)
+    levels = clog2(simd)
+    tree_regs = (levels - 1) // tree_levels if levels > 0 else 0
+    to_s2 = 2 + op_reg + prod_reg + tree_regs
+    w_word = pe * simd * w_w
+    mems, lut, ff = _fold_parts(p, simd * in_w, w_word, rom_width("weight_rom", w_word))
     mems.append(Memory("bias_rom", nf, pe * acc_w, rom=True, sync_read=True))
-    lut.update({"dot_add": pe * max(simd - 1, 0) * acc_w, "acc_add": pe * acc_w})
-    ff.update({"bias_regs": pe * acc_w if nf > 1 else 0, "dot_regs": pe * acc_w, "acc_regs": pe * acc_w})
+    tree_add, tree_bits = add_tree(simd, term_w, acc_w, tree_levels)
+    lut.update({"tree_add": pe * tree_add, "acc_add": pe * acc_w})
+    ff.update({"dot_regs": pe * acc_w, "acc_regs": pe * acc_w})
+    # Valid, first and last beside each stage before S2, the done flag beside ACT_REG.
+    ff["stage_flags"] = 3 * (op_reg + prod_reg + tree_regs) + act_reg
+    if prod_reg:
+        ff["prod_regs"] = prod_reg * pe * simd * term_w
+    ff_bits = {"tree_regs": pe * tree_bits} if tree_bits else {}
+    if act_reg:
+        ff_bits["act_regs"] = pe * out_w
+    # The row fold index carried to the bias read (one stage before S2) and, for the
+    # threshold or shift ROM, to S2 itself.
+    row_rom = k > 0 or row_shift_w > 0
+    if nf > 1:
+        ff["nf_regs"] = (to_s2 - 1 + row_rom) * cw(nf)
     if relu:
         lut["relu"] = pe * acc_w
     if k > 0:
@@ -89,40 +143,42 @@ def _mvu(p):
         mems.append(Memory("thresh_rom", nf, pe * k * thr_w + pe, rom=True, sync_read=True))
         lut["thresh_cmp"] = pe * k * thr_w
         lut["thresh_count"] = pe * k * clog2(k + 1)
-        ff["nf_regs"] = 2 * cw(nf)
     elif requant:
         lut["requant"] = pe * (acc_w + 1)
         lut["out_bits"] = pe * out_w
         if row_shift_w > 0:
             mems.append(Memory("shift_rom", nf, pe * row_shift_w, rom=True, sync_read=True))
             lut["row_shift"] = pe * (acc_w + 1) * row_shift_w
-            ff["nf_regs"] = 2 * cw(nf)
-    mult = Multiplier(wv_w, x_w, min(wv_w + x_w, acc_w), pe * simd)
-    # In DSPs the products' register and their sum go into the slices; with one product
-    # per row (SIMD 1) the accumulator too (the slice's P register adds onto itself).
-    # The bias then enters through the slice's C port, its registers with it.
-    absorbs = ("dot_regs", "dot_add") + (("acc_regs", "acc_add", "bias_regs", "read_reg:bias_rom")
-                                         if simd == 1 else ())
+    mult = Multiplier(wv_w, x_w, min(prod_w, acc_w), pe * simd)
+    # In DSPs the operand registers (S1b) and the product registers become the slices'
+    # input and pipeline registers, and the products' first sums their adders; with one
+    # product per row (SIMD 1) the accumulator too (the slice's P register adds onto
+    # itself). The bias then enters through the slice's C port, its register with it.
+    absorbs = ("dot_regs", "tree_add", "op_w", "op_x", "prod_regs") + (
+        ("acc_regs", "acc_add", "read_reg:bias_rom") if simd == 1 else ())
     return Structure("mvu_thresh" if k > 0 else "mvu", lut, ff, tuple(mems), (mult,),
-                     (fifo(pe * out_w, 2),), absorbs)
+                     (fifo(pe * out_w, 2),), absorbs, ff_bits)
 
 
-def _xnor_mvu(p):
+def _xnor_mvu(p, rom_width=lambda name, full: full):
     pe, simd, nf, sf = (_int(p, k) for k in ("PE", "SIMD", "NF", "SF"))
     thresh_w, popcount_out = _int(p, "THRESH_W"), _int(p, "POPCOUNT_OUT")
+    op_reg = _int(p, "OP_REG")
     cnt_w, sc_w = clog2(sf * simd + 1), clog2(simd + 1)
-    mems, lut, ff = _fold_parts(nf, sf, simd, pe * simd)
+    mems, lut, ff = _fold_parts(p, simd, pe * simd, rom_width("weight_rom", pe * simd))
     lut.update({"popcount": pe * simd, "count_add": pe * cnt_w})
-    ff.update({"dot_regs": pe * sc_w, "acc_regs": pe * cnt_w})
+    ff.update({"dot_regs": pe * sc_w, "acc_regs": pe * cnt_w, "stage_flags": 3 * op_reg})
     out_w = cnt_w if popcount_out else 1
     if not popcount_out:
         mems.append(Memory("thresh_rom", nf, pe * thresh_w, rom=True, sync_read=True))
         lut["thresh_cmp"] = pe * max(thresh_w, cnt_w)
         ff["thresh_regs"] = 2 * pe * thresh_w
+        if nf > 1:   # the row fold index carried to the threshold read (S1, S1b)
+            ff["nf_regs"] = (1 + op_reg) * cw(nf)
     return Structure("xnor_mvu", lut, ff, tuple(mems), (), (fifo(pe * out_w, 2),))
 
 
-def _swu(p):
+def _swu(p, rom_width=None):
     elem_w, lanes, cf = _int(p, "ELEM_W"), _int(p, "LANES"), _int(p, "CF")
     ifm_h, ifm_w, k_h, k_w = (_int(p, k) for k in ("IFM_H", "IFM_W", "K_H", "K_W"))
     s_h, s_w = _int(p, "STRIDE_H"), _int(p, "STRIDE_W")
@@ -143,7 +199,7 @@ def _swu(p):
         children=(fifo(word, 2),))
 
 
-def _dwc(p):
+def _dwc(p, rom_width=None):
     elem_w, n, li, lo = (_int(p, k) for k in ("ELEM_W", "N", "IN_LANES", "OUT_LANES"))
     in_beats, out_beats = -(-n // li), -(-n // lo)
     if li == lo:
@@ -175,7 +231,7 @@ def _scale_terms(lanes: int, in_w: int, mult: int, shift: int, out_w: int) -> tu
     return {"scale": lanes * (r_w + out_w)}, m
 
 
-def _pool(p, window_key="WINDOW"):
+def _pool(p, rom_width=None, window_key="WINDOW"):
     mode, window, cf, lanes = _int(p, "MODE"), _int(p, window_key), _int(p, "CF"), _int(p, "LANES")
     in_w, out_w = _int(p, "IN_W"), _int(p, "OUT_W")
     x_w = in_w if _int(p, "IN_SIGNED") else in_w + 1
@@ -194,11 +250,11 @@ def _pool(p, window_key="WINDOW"):
                      mults, (fifo(lanes * (in_w if mode == 0 else out_w), 2),))
 
 
-def _gap(p):
-    return _pool(p, "PIXELS")
+def _gap(p, rom_width=None):
+    return _pool(p, window_key="PIXELS")
 
 
-def _add(p):
+def _add(p, rom_width=None):
     lanes = _int(p, "LANES")
     x0 = _int(p, "IN0_W") + (0 if _int(p, "IN0_SIGNED") else 1)
     x1 = _int(p, "IN1_W") + (0 if _int(p, "IN1_SIGNED") else 1)
@@ -209,14 +265,14 @@ def _add(p):
                      ff={"const": 1, "s1_sum": lanes * sum_w}, children=(fifo(lanes * out_w, 2),))
 
 
-def _concat(p):
+def _concat(p, rom_width=None):
     lanes, elem_w, cf0, cf1 = (_int(p, k) for k in ("LANES", "ELEM_W", "CF0", "CF1"))
     beat_w = clog2(cf0 + cf1)
     return Structure("concat", lut={"const": 1, "select": lanes * elem_w, "beat": beat_w},
                      ff={"const": 1, "beat_regs": beat_w + 1}, children=(fifo(lanes * elem_w, 2),))
 
 
-STRUCTURES: dict[str, Callable[[dict], Structure]] = {
+STRUCTURES: dict[str, Callable[..., Structure]] = {
     "hwcomp_fifo": _fifo, "hwcomp_fork": _fork, "hwcomp_mvu": _mvu, "hwcomp_xnor_mvu": _xnor_mvu,
     "hwcomp_swu": _swu, "hwcomp_dwc": _dwc, "hwcomp_pool": _pool, "hwcomp_gap": _gap,
     "hwcomp_add": _add, "hwcomp_concat": _concat,
@@ -245,10 +301,10 @@ def structure_of(hdl: Hdl, images: tuple[MemoryImage, ...] = ()) -> Structure | 
     fn = STRUCTURES.get(hdl.module)
     if fn is None:
         return None
-    s = fn(dict(hdl.params))
     by_file = {i.file: i for i in images}
     widths = {ROM_FILES[k]: varying_bits(by_file[v.name]) for k, v in hdl.params
               if isinstance(v, MemFile) and k in ROM_FILES and v.name in by_file}
+    s = fn(dict(hdl.params), lambda name, full: widths.get(name, full))
     if not widths:
         return s
     mems = tuple(replace(m, width=widths[m.name]) if m.rom and m.name in widths else m for m in s.memories)

@@ -13,8 +13,8 @@ from hwcomp.compile import compile_model
 from hwcomp.devices import DEVICES, device
 from hwcomp.hw.blocks.base import Hdl, MemFile, MemoryImage
 from hwcomp.hw.memory_map import Memory, place_xc7
-from hwcomp.hw.resource_model import Multiplier, dsp_count, estimate
-from hwcomp.hw.resource_terms import fifo, structure_of, varying_bits
+from hwcomp.hw.resource_model import Multiplier, dsp_count, estimate, price
+from hwcomp.hw.resource_terms import add_tree, fifo, structure_of, varying_bits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from inline_models import mlp  # noqa: E402
@@ -93,6 +93,63 @@ def test_estimate_grows_with_lanes(knob):
 def test_fifo_estimate_grows_with_depth_and_width():
     e = [estimate(fifo(w, d), XC7) for w, d in ((8, 2), (8, 64), (64, 64))]
     assert e[0].lut < e[1].lut < e[2].lut and e[0].bram18 == e[2].bram18 == 0
+
+
+# ---------------------------------------------------------------- clock-target register stages
+
+def _stages(**regs):
+    base = dict(_mvu_hdl(2, 8).params)
+    return Hdl("hwcomp_mvu", (), tuple({**base, **regs}.items()))
+
+
+def test_adder_tree_registers_every_tree_levels_levels_but_the_last():
+    # 8 terms of 12 bits, ACC_W 16: levels of 4 x 13, 2 x 14, 1 x 15 bits.
+    assert add_tree(8, 12, 16, 1) == (4 * 13 + 2 * 14 + 15, 4 * 13 + 2 * 14)
+    assert add_tree(8, 12, 16, 2) == (4 * 13 + 2 * 14 + 15, 2 * 14)
+    assert add_tree(8, 12, 16, 3) == (4 * 13 + 2 * 14 + 15, 0)
+    # An odd node passes on (no adder), registered with its level; widths stop at ACC_W.
+    assert add_tree(3, 15, 16, 1) == (16 + 16, 2 * 16)
+    assert add_tree(1, 8, 8, 1) == (0, 0)
+
+
+def test_mvu_register_stages_are_terms_read_from_its_parameters():
+    plain = structure_of(_stages())
+    piped = structure_of(_stages(OP_REG=2, PROD_REG=1, TREE_LEVELS=1, ACT_REG=1))
+    assert "op_w" not in plain.ff and "prod_regs" not in plain.ff and not plain.ff_bits
+    # PE 2, SIMD 8, 4-bit weights, 8-bit signed inputs: 12-bit products (TERM_W), 16-bit sums.
+    assert piped.ff["op_w"] == 2 * 2 * 8 * 4                 # twice the weight word
+    assert piped.ff["op_x"] == (2 + 1) * 8 * 8               # one copy per PE lane, one before
+    assert piped.ff["prod_regs"] == 2 * 8 * 12
+    assert piped.ff_bits == {"tree_regs": 2 * (4 * 13 + 2 * 14), "act_regs": 2 * 8}
+    # The row fold index goes through every added stage before S2.
+    assert piped.ff["nf_regs"] - plain.ff["nf_regs"] == (2 + 1 + 2) * 2
+    # In DSPs (4 x 8 bits: one slice per product) the operand and product registers are
+    # the slices' own: fitted "@dsp" terms; the tree's registers stay exact.
+    p = price(piped, XC7)
+    assert {"op_w@dsp", "op_x@dsp", "prod_regs@dsp"} <= set(p.ff_terms)
+    assert p.ff_exact >= sum(piped.ff_bits.values())
+
+
+def test_fifo_output_register_counts_its_bits_exactly():
+    plain, reg = price(fifo(36, 512), XC7), price(fifo(36, 512, out_reg=1), XC7)
+    assert plain.bram18 == reg.bram18 == 1
+    # The read register is the block RAM's own; the output register and two valid bits are FFs
+    # (and no soft transparency: the registered read returns the old word).
+    assert reg.ff_exact == 36 + 2 and plain.ff_exact == 36
+    hdl = Hdl("hwcomp_fifo", (), (("WIDTH", 36), ("DEPTH", 512), ("OUT_REG", 1)))
+    assert structure_of(hdl).ff_bits == {"out_regs": 38}
+
+
+def test_a_lower_clock_target_estimates_fewer_flip_flops(tmp_path):
+    from hwcomp.hw.blocks import block_of_unit
+    from hwcomp.hw.builder import build_design
+
+    res = compile_model(mlp(tmp_path, [64, 32, 10]), tmp_path / "build", target_ii=4)
+    ff = {}
+    for clock in (50.0, 100.0, 250.0):
+        design = build_design(res.hw_graph, clock_mhz=clock)
+        ff[clock] = sum(block_of_unit(s.unit).resources(s.unit, XC7).ff for s in design.stages)
+    assert ff[50.0] < ff[100.0] < ff[250.0]
 
 
 def test_other_family_says_it_is_not_fitted():
