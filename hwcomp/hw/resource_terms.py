@@ -95,13 +95,14 @@ def _fold_parts(p, in_word: int, w_word: int, w_varying: int, block_rom: bool = 
     if nf > 1:
         mems.append(Memory("in_buf", sf, in_word, rom=False, sync_read=True, same_address=True))
         lut["in_mux"] = in_word
+    ff_bits = {}
     if op_reg:
         # S1b: the weight word (its varying bits: constant ones are no registers) op_reg
         # times; the input word once per PE lane (X_COPIES, kept apart), once more first
-        # with OP_REG = 2.
-        ff["op_w"] = op_reg * w_varying
-        ff["op_x"] = (pe + (op_reg - 1)) * in_word
-    return mems, lut, ff
+        # with OP_REG = 2. Each copy feeds SIMD lanes: no DSP slice takes it in.
+        ff_bits["op_w"] = op_reg * w_varying
+        ff_bits["op_x"] = (pe + (op_reg - 1)) * in_word
+    return mems, lut, ff, ff_bits
 
 
 def _mvu(p, rom_width=lambda name, full: full):
@@ -119,7 +120,7 @@ def _mvu(p, rom_width=lambda name, full: full):
     tree_regs = (levels - 1) // tree_levels if levels > 0 else 0
     to_s2 = 2 + op_reg + prod_reg + tree_regs
     w_word = pe * simd * w_w
-    mems, lut, ff = _fold_parts(p, simd * in_w, w_word, rom_width("weight_rom", w_word))
+    mems, lut, ff, ff_bits = _fold_parts(p, simd * in_w, w_word, rom_width("weight_rom", w_word))
     mems.append(Memory("bias_rom", nf, pe * acc_w, rom=True, sync_read=True))
     tree_add, tree_bits = add_tree(simd, term_w, acc_w, tree_levels)
     lut.update({"tree_add": pe * tree_add, "acc_add": pe * acc_w})
@@ -127,8 +128,13 @@ def _mvu(p, rom_width=lambda name, full: full):
     # Valid, first and last beside each stage before S2, the done flag beside ACT_REG.
     ff["stage_flags"] = 3 * (op_reg + prod_reg + tree_regs) + act_reg
     if prod_reg:
-        ff["prod_regs"] = prod_reg * pe * simd * term_w
-    ff_bits = {"tree_regs": pe * tree_bits} if tree_bits else {}
+        # The first product register can be a slice's M register, the second its P register
+        # (with SIMD 1) or plain flip-flops: weighed apart.
+        ff["prod_regs"] = pe * simd * term_w
+        if prod_reg > 1:
+            ff["prod_regs2"] = (prod_reg - 1) * pe * simd * term_w
+    if tree_bits:
+        ff_bits["tree_regs"] = pe * tree_bits
     if act_reg:
         ff_bits["act_regs"] = pe * out_w
     # The row fold index carried to the bias read (one stage before S2) and, for the
@@ -150,11 +156,11 @@ def _mvu(p, rom_width=lambda name, full: full):
             mems.append(Memory("shift_rom", nf, pe * row_shift_w, rom=True, sync_read=True))
             lut["row_shift"] = pe * (acc_w + 1) * row_shift_w
     mult = Multiplier(wv_w, x_w, min(prod_w, acc_w), pe * simd)
-    # In DSPs the operand registers (S1b) and the product registers become the slices'
+    # In DSPs the weight registers (S1b) and the product registers become the slices'
     # input and pipeline registers, and the products' first sums their adders; with one
     # product per row (SIMD 1) the accumulator too (the slice's P register adds onto
     # itself). The bias then enters through the slice's C port, its register with it.
-    absorbs = ("dot_regs", "tree_add", "op_w", "op_x", "prod_regs") + (
+    absorbs = ("dot_regs", "tree_add", "op_w", "prod_regs", "prod_regs2") + (
         ("acc_regs", "acc_add", "read_reg:bias_rom") if simd == 1 else ())
     return Structure("mvu_thresh" if k > 0 else "mvu", lut, ff, tuple(mems), (mult,),
                      (fifo(pe * out_w, 2),), absorbs, ff_bits)
@@ -165,7 +171,7 @@ def _xnor_mvu(p, rom_width=lambda name, full: full):
     thresh_w, popcount_out = _int(p, "THRESH_W"), _int(p, "POPCOUNT_OUT")
     op_reg = _int(p, "OP_REG")
     cnt_w, sc_w = clog2(sf * simd + 1), clog2(simd + 1)
-    mems, lut, ff = _fold_parts(p, simd, pe * simd, rom_width("weight_rom", pe * simd))
+    mems, lut, ff, ff_bits = _fold_parts(p, simd, pe * simd, rom_width("weight_rom", pe * simd))
     lut.update({"popcount": pe * simd, "count_add": pe * cnt_w})
     ff.update({"dot_regs": pe * sc_w, "acc_regs": pe * cnt_w, "stage_flags": 3 * op_reg})
     out_w = cnt_w if popcount_out else 1
@@ -175,7 +181,7 @@ def _xnor_mvu(p, rom_width=lambda name, full: full):
         ff["thresh_regs"] = 2 * pe * thresh_w
         if nf > 1:   # the row fold index carried to the threshold read (S1, S1b)
             ff["nf_regs"] = (1 + op_reg) * cw(nf)
-    return Structure("xnor_mvu", lut, ff, tuple(mems), (), (fifo(pe * out_w, 2),))
+    return Structure("xnor_mvu", lut, ff, tuple(mems), (), (fifo(pe * out_w, 2),), ff_bits=ff_bits)
 
 
 def _swu(p, rom_width=None):

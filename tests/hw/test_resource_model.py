@@ -115,19 +115,19 @@ def test_adder_tree_registers_every_tree_levels_levels_but_the_last():
 def test_mvu_register_stages_are_terms_read_from_its_parameters():
     plain = structure_of(_stages())
     piped = structure_of(_stages(OP_REG=2, PROD_REG=1, TREE_LEVELS=1, ACT_REG=1))
-    assert "op_w" not in plain.ff and "prod_regs" not in plain.ff and not plain.ff_bits
+    assert "prod_regs" not in plain.ff and not plain.ff_bits
     # PE 2, SIMD 8, 4-bit weights, 8-bit signed inputs: 12-bit products (TERM_W), 16-bit sums.
-    assert piped.ff["op_w"] == 2 * 2 * 8 * 4                 # twice the weight word
-    assert piped.ff["op_x"] == (2 + 1) * 8 * 8               # one copy per PE lane, one before
-    assert piped.ff["prod_regs"] == 2 * 8 * 12
-    assert piped.ff_bits == {"tree_regs": 2 * (4 * 13 + 2 * 14), "act_regs": 2 * 8}
+    assert piped.ff_bits == {"op_w": 2 * 2 * 8 * 4,                      # twice the weight word
+                             "op_x": (2 + 1) * 8 * 8,                    # one copy per PE lane, one before
+                             "tree_regs": 2 * (4 * 13 + 2 * 14), "act_regs": 2 * 8}
+    assert piped.ff["prod_regs"] == 2 * 8 * 12 and "prod_regs2" not in piped.ff
     # The row fold index goes through every added stage before S2.
     assert piped.ff["nf_regs"] - plain.ff["nf_regs"] == (2 + 1 + 2) * 2
-    # In DSPs (4 x 8 bits: one slice per product) the operand and product registers are
-    # the slices' own: fitted "@dsp" terms; the tree's registers stay exact.
+    # In DSPs (4 x 8 bits: one slice per product) the weight and product registers are
+    # the slices' own: fitted "@dsp" terms; the input copies and the tree's registers stay exact.
     p = price(piped, XC7)
-    assert {"op_w@dsp", "op_x@dsp", "prod_regs@dsp"} <= set(p.ff_terms)
-    assert p.ff_exact >= sum(piped.ff_bits.values())
+    assert {"op_w@dsp", "prod_regs@dsp"} <= set(p.ff_terms)
+    assert p.ff_exact >= piped.ff_bits["op_x"] + piped.ff_bits["tree_regs"] + piped.ff_bits["act_regs"]
 
 
 def test_fifo_output_register_counts_its_bits_exactly():
