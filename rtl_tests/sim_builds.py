@@ -52,7 +52,9 @@ def build(name: str, sources: list[Path], toplevel: str, parameters: dict[str, o
             hdl_toplevel=toplevel,
             parameters=parameters,
             build_dir=build_dir,
-            build_args=["-CFLAGS", "-O0"],
+            # One C++ file per model: a model split into several raced make -j 2 on
+            # Verilator's precompiled header (wide_8x8 failed to build that way).
+            build_args=["-CFLAGS", "-O0", "--output-split", "0"],
             timescale=("1ns", "1ps"),
         )
         _runners[name] = runner

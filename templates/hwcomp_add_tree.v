@@ -5,6 +5,7 @@
 // final sum fits ACC_W bits). Each level is its own signal (g_lvl[l].v), so
 // no tool sees a false combinational loop.
 //
+// Without any register (REGS = 0) the tree is written as one running sum.
 // Pipeline: a register after every TREE_LEVELS levels (level l registered
 // when l % TREE_LEVELS == 0), except after the last level, which the
 // instantiating unit registers. The registers advance on `en`. Latency:
@@ -49,6 +50,29 @@ endgenerate
 
 genvar l, i;
 generate
+  if (REGS == 0) begin : g_flat
+    // No register inside: one sum of all terms in ACC_W bits, which synthesis
+    // may fold into multiplier cascades (DSP48 post-adders) like a dot product.
+    wire [N*ACC_W-1:0] ext;                // the terms sign-extended to ACC_W bits
+    for (i = 0; i < N; i = i + 1) begin : g_ext
+        if (ACC_W > IN_W) begin : g_wide
+            assign ext[i*ACC_W +: ACC_W] = {{(ACC_W-IN_W){terms[i*IN_W+IN_W-1]}}, terms[i*IN_W +: IN_W]};
+        end else begin : g_fit
+            assign ext[i*ACC_W +: ACC_W] = terms[i*IN_W +: IN_W];
+        end
+    end
+    reg [ACC_W-1:0] acc;
+    integer k;
+    always @* begin
+        acc = {ACC_W{1'b0}};
+        for (k = 0; k < N; k = k + 1) begin
+            acc = acc + ext[k*ACC_W +: ACC_W];
+        end
+    end
+    assign sum = acc;
+    // No level registered: the clock and enable are not read.
+    wire unused_clk = &{1'b0, clk, en};
+  end else begin : g_tree
     for (l = 0; l <= LEVELS; l = l + 1) begin : g_lvl
         localparam integer NODES = (N + (1 << l) - 1) >> l;
         localparam integer LW = IN_W + l < ACC_W ? IN_W + l : ACC_W;
@@ -104,10 +128,7 @@ generate
     end else begin : g_root_fit
         assign sum = root;
     end
-    if (REGS == 0) begin : g_no_regs
-        // No level registered: the clock and enable are not read.
-        wire unused_clk = &{1'b0, clk, en};
-    end
+  end
 endgenerate
 
 endmodule

@@ -56,58 +56,70 @@ generate
     end
 endgenerate
 
-reg [WIDTH-1:0] mem [0:DEPTH-1];
-reg [ADDR_W-1:0] wr_ptr;
-reg [ADDR_W-1:0] rd_ptr;
-reg [COUNT_W-1:0] count;                   // words in the memory
-
-wire push = s_axis_tvalid && s_axis_tready;
-wire take;                                 // a word leaves the memory
-assign s_axis_tready = count != FULL;
-
-always @(posedge clk) begin
-    if (push) begin
-        mem[wr_ptr] <= s_axis_tdata;
-    end
-end
-
-always @(posedge clk) begin
-    if (rst) begin
-        wr_ptr <= {ADDR_W{1'b0}};
-        rd_ptr <= {ADDR_W{1'b0}};
-        count <= {COUNT_W{1'b0}};
-    end else begin
-        if (push) begin
-            wr_ptr <= wr_ptr == LAST ? {ADDR_W{1'b0}} : wr_ptr + 1'b1;
-        end
-        if (take) begin
-            rd_ptr <= rd_ptr == LAST ? {ADDR_W{1'b0}} : rd_ptr + 1'b1;
-        end
-        if (push && !take) begin
-            count <= count + 1'b1;
-        end else if (take && !push) begin
-            count <= count - 1'b1;
-        end
-    end
-end
-
 generate
     if (OUT_REG == 0) begin : g_async
         // The memory's head word is the output.
-        assign take = m_axis_tvalid && m_axis_tready;
+        reg [WIDTH-1:0] mem [0:DEPTH-1];
+        reg [ADDR_W-1:0] wr_ptr;
+        reg [ADDR_W-1:0] rd_ptr;
+        reg [COUNT_W-1:0] count;
+
+        wire push = s_axis_tvalid && s_axis_tready;
+        wire pop = m_axis_tvalid && m_axis_tready;
+
+        assign s_axis_tready = count != FULL;
         assign m_axis_tvalid = count != {COUNT_W{1'b0}};
         assign m_axis_tdata = mem[rd_ptr];
+
+        always @(posedge clk) begin
+            if (push) begin
+                mem[wr_ptr] <= s_axis_tdata;
+            end
+        end
+
+        always @(posedge clk) begin
+            if (rst) begin
+                wr_ptr <= {ADDR_W{1'b0}};
+                rd_ptr <= {ADDR_W{1'b0}};
+                count <= {COUNT_W{1'b0}};
+            end else begin
+                if (push) begin
+                    wr_ptr <= wr_ptr == LAST ? {ADDR_W{1'b0}} : wr_ptr + 1'b1;
+                end
+                if (pop) begin
+                    rd_ptr <= rd_ptr == LAST ? {ADDR_W{1'b0}} : rd_ptr + 1'b1;
+                end
+                if (push && !pop) begin
+                    count <= count + 1'b1;
+                end else if (pop && !push) begin
+                    count <= count - 1'b1;
+                end
+            end
+        end
     end else begin : g_registered
-        // a: the memory's read register; b: the output register.
+        // a: the memory's read register; b: the output register; count: words in the memory.
+        reg [WIDTH-1:0] mem [0:DEPTH-1];
+        reg [ADDR_W-1:0] wr_ptr;
+        reg [ADDR_W-1:0] rd_ptr;
+        reg [COUNT_W-1:0] count;
         reg [WIDTH-1:0] a_data;
         reg [WIDTH-1:0] b_data;
         reg a_valid;
         reg b_valid;
+
+        wire push = s_axis_tvalid && s_axis_tready;
         wire pop = b_valid && m_axis_tready;
         wire b_load = a_valid && (!b_valid || pop);
-        assign take = count != {COUNT_W{1'b0}} && (!a_valid || b_load);
+        wire take = count != {COUNT_W{1'b0}} && (!a_valid || b_load);
+
+        assign s_axis_tready = count != FULL;
+        assign m_axis_tvalid = b_valid;
+        assign m_axis_tdata = b_data;
 
         always @(posedge clk) begin
+            if (push) begin
+                mem[wr_ptr] <= s_axis_tdata;
+            end
             if (take) begin
                 a_data <= mem[rd_ptr];
             end
@@ -118,9 +130,23 @@ generate
 
         always @(posedge clk) begin
             if (rst) begin
+                wr_ptr <= {ADDR_W{1'b0}};
+                rd_ptr <= {ADDR_W{1'b0}};
+                count <= {COUNT_W{1'b0}};
                 a_valid <= 1'b0;
                 b_valid <= 1'b0;
             end else begin
+                if (push) begin
+                    wr_ptr <= wr_ptr == LAST ? {ADDR_W{1'b0}} : wr_ptr + 1'b1;
+                end
+                if (take) begin
+                    rd_ptr <= rd_ptr == LAST ? {ADDR_W{1'b0}} : rd_ptr + 1'b1;
+                end
+                if (push && !take) begin
+                    count <= count + 1'b1;
+                end else if (take && !push) begin
+                    count <= count - 1'b1;
+                end
                 if (take) begin
                     a_valid <= 1'b1;
                 end else if (b_load) begin
@@ -133,9 +159,6 @@ generate
                 end
             end
         end
-
-        assign m_axis_tvalid = b_valid;
-        assign m_axis_tdata = b_data;
     end
 endgenerate
 

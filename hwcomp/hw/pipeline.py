@@ -23,9 +23,9 @@ FAR_ROUTE_NS = 4.6             # a net across the die, to or from a multiplier
 ADD_LEVEL_NS = 1.6             # one adder tree level: a LUT, a short carry chain, routing
 ADD_BIT_NS = 0.06              # carry per bit of an adder
 ACT_NS = 2.5                   # requantize / threshold logic beyond its adders
-# Beyond this many multipliers in a design nextpnr spreads them over all the
-# ECP5-85k's DSP columns (156 in all), far from the block RAMs and the adders.
-FAR_MULTIPLIERS = 96
+# Beyond this many multipliers in a design nextpnr spreads them over the
+# ECP5-85k's DSP rows (156 in all), far from the block RAMs and the adders.
+FAR_MULTIPLIERS = 64
 
 
 @dataclass(frozen=True)

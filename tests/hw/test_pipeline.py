@@ -54,6 +54,6 @@ def test_clock_must_be_positive() -> None:
 
 
 def test_many_multipliers_get_a_register_at_each_end_of_their_nets() -> None:
-    near, far = mvu_pipeline(100, 8, 20, multipliers=64), mvu_pipeline(100, 8, 20, multipliers=134)
+    near, far = mvu_pipeline(100, 8, 20, multipliers=48), mvu_pipeline(100, 8, 20, multipliers=134)
     assert (far.op_reg, far.prod_reg) == (2, 2) and (near.op_reg, near.prod_reg) == (1, 1)
     assert mvu_pipeline(40, 8, 20, multipliers=134).op_reg < 2    # a slow clock needs no second register
