@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="share of each of the device's resources the design may take (default 0.8)")
     c.add_argument("--target-fps", type=_positive, metavar="F",
                    help="fold for the fewest lanes reaching F images per second at --clock")
-    c.add_argument("--clock", type=_mhz, default=100.0, metavar="MHZ",
+    c.add_argument("--clock", type=float, default=100.0, metavar="MHZ",   # range checked by compile_model
                    help="clock target in MHz: the units are pipelined for it, and --target-fps counts in it "
                         "(default 100)")
     c.add_argument("--max-tensor-elems", type=_count, metavar="N",
