@@ -40,6 +40,7 @@ def _flag(module: str, *names: str) -> list[tuple[str, dict, str]]:
 # (module, illegal parameters, the rule that must fire): one case per check.
 CASES = [
     *_pos("hwcomp_fifo", "WIDTH", "DEPTH"),
+    *_flag("hwcomp_fifo", "OUT_REG"),
     *_pos("hwcomp_fork", "WIDTH", "DEPTH0", "DEPTH1"),
     *_pos("hwcomp_concat", "LANES", "ELEM_W", "CF0", "CF1"),
     *_pos("hwcomp_dwc", "ELEM_W", "N", "IN_LANES", "OUT_LANES"),

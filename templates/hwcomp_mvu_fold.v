@@ -310,6 +310,7 @@ generate
         reg [LANE_DELAY-1:0] first_d;
         reg [LANE_DELAY-1:0] last_d;
         integer i;
+        integer j;   // one loop variable per always block: a shared one has two drivers
 
         always @(posedge clk) begin
             if (rst) begin
@@ -326,9 +327,9 @@ generate
             if (en) begin
                 first_d[0] <= m_first;
                 last_d[0] <= s1_last;
-                for (i = 1; i < LANE_DELAY; i = i + 1) begin
-                    first_d[i] <= first_d[i-1];
-                    last_d[i] <= last_d[i-1];
+                for (j = 1; j < LANE_DELAY; j = j + 1) begin
+                    first_d[j] <= first_d[j-1];
+                    last_d[j] <= last_d[j-1];
                 end
             end
         end
