@@ -7,7 +7,9 @@ against Yosys synth_xilinx (xc7).
                                                   # results/resource_check.json + the RESULTS.md table
 
 The sweep: the example designs and FINN's TFC networks compiled at several
-foldings (target II from a quarter to eight times the default), every block
+foldings (half and four times the default II) at the default clock target,
+and at their default folding at 50 MHz (CLOCKS: fewer register stages), each
+design built with build_design's clock_mhz as the compile built it; every block
 instance of them synthesized alone (a wrapper top around the module with its
 parameters and its own memory images). Instances are deduplicated and cached
 by a hash of the module, its parameters, its memory images and the library

@@ -156,12 +156,18 @@ def _mvu(p, rom_width=lambda name, full: full):
             mems.append(Memory("shift_rom", nf, pe * row_shift_w, rom=True, sync_read=True))
             lut["row_shift"] = pe * (acc_w + 1) * row_shift_w
     mult = Multiplier(wv_w, x_w, min(prod_w, acc_w), pe * simd)
-    # In DSPs the weight registers (S1b) and the product registers become the slices'
-    # input and pipeline registers, and the products' first sums their adders; with one
-    # product per row (SIMD 1) the accumulator too (the slice's P register adds onto
-    # itself). The bias then enters through the slice's C port, its register with it.
-    absorbs = ("dot_regs", "tree_add", "op_w", "prod_regs", "prod_regs2") + (
-        ("acc_regs", "acc_add", "read_reg:bias_rom") if simd == 1 else ())
+    # In DSPs the weight registers (S1b) become the slices' input registers and the first
+    # product register their M register. Without product registers the products' first
+    # sums are the slices' adders and the dot register their P register; with one product
+    # per row (SIMD 1) the accumulator too (P adds onto itself), the bias entering through
+    # the C port, its register with it. One product register: with SIMD 1 the dot
+    # register is P and the accumulator stays in the fabric. Two: the second is P, the
+    # tree, dot and accumulator are all the fabric's.
+    absorbs = ("op_w", "prod_regs", "prod_regs2")
+    if prod_reg == 0:
+        absorbs += ("dot_regs", "tree_add") + (("acc_regs", "acc_add", "read_reg:bias_rom") if simd == 1 else ())
+    elif prod_reg == 1:
+        absorbs += ("dot_regs",) if simd == 1 else ("dot_regs", "tree_add")
     return Structure("mvu_thresh" if k > 0 else "mvu", lut, ff, tuple(mems), (mult,),
                      (fifo(pe * out_w, 2),), absorbs, ff_bits)
 
