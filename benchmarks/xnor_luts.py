@@ -9,13 +9,17 @@ the bare popcount (a last layer). The weight ROM maps to block RAM, so the
 LUTs counted are the datapath, the input buffer, the output FIFO and the
 control; LUTs are hwcomp.synth.cells.count_cells' (distributed RAM included).
 
+The unit is pipelined as a compile at the clock target would pipeline it
+(--clock, default hwcomp's 100 MHz: hwcomp.hw.pipeline.xnor_pipeline, which
+there adds the S1b operand registers, OP_REG = 1, at every shape measured).
+
 Each design is synthesized twice: flattened (`synth_xilinx -flatten`, the
 total) and with its hierarchy kept, for the split: `control` is the shared
 schedule (hwcomp_mvu_fold with its FIFOs), `popcount` the unit's own module in
 popcount mode (XNOR, popcount, accumulator) and `threshold` what threshold
 mode adds to it (threshold ROM, its pipeline registers, comparators).
 
-    python benchmarks/xnor_luts.py [--tag after]   # prints a table, writes results/xnor_luts.json
+    python benchmarks/xnor_luts.py [--tag after] [--clock MHZ]   # prints a table, writes results/xnor_luts.json
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ import numpy as np
 from hwcomp.backends.rom_images import write_lines, xnor_threshold_lines, xnor_weight_lines
 from hwcomp.backends.verilog import literal
 from hwcomp.hw.binary import XnorLayer, xnor_parameters
+from hwcomp.hw.pipeline import DEFAULT_CLOCK_MHZ, xnor_pipeline
 from hwcomp.resources import templates_dir
 from hwcomp.synth.cells import count_cells
 from hwcomp.synth.yosys import yosys_executable
@@ -43,10 +48,11 @@ TOP = "hwcomp_xnor_mvu"
 RESULTS = Path(__file__).parent / "results" / "xnor_luts.json"
 
 
-def layer_for(pe: int, simd: int, popcount_out: bool, rng) -> XnorLayer:
+def layer_for(pe: int, simd: int, popcount_out: bool, clock_mhz: float, rng) -> XnorLayer:
     rows_p, cols_p = -(-ROWS // pe) * pe, -(-COLS // simd) * simd
     return XnorLayer("xnor", ROWS, COLS, pe, simd, rng.integers(0, 2, (rows_p, cols_p)).astype(np.uint8),
-                     rng.integers(0, COLS + 1, rows_p), popcount_out=popcount_out)
+                     rng.integers(0, COLS + 1, rows_p), popcount_out=popcount_out,
+                     op_reg=xnor_pipeline(clock_mhz, simd).op_reg)
 
 
 def synth(work: Path, layer: XnorLayer, flatten: bool) -> dict[str, dict[str, int]]:
@@ -80,11 +86,11 @@ def split(modules: dict[str, dict[str, int]]) -> tuple[int, int]:
     return own, rest
 
 
-def measure(work: Path, pe: int, simd: int, seed: int) -> dict:
-    row = {"pe": pe, "simd": simd, "lanes": pe * simd}
+def measure(work: Path, pe: int, simd: int, clock_mhz: float, seed: int) -> dict:
+    row = {"pe": pe, "simd": simd, "lanes": pe * simd, "op_reg": xnor_pipeline(clock_mhz, simd).op_reg}
     own = {}
     for mode, popcount_out in (("threshold", False), ("popcount", True)):
-        layer = layer_for(pe, simd, popcount_out, np.random.default_rng(seed))
+        layer = layer_for(pe, simd, popcount_out, clock_mhz, np.random.default_rng(seed))
         flat = synth(work, layer, flatten=True)[TOP]
         count = count_cells({t: n for t, n in flat.items() if not t.startswith("$")}, "xc7")
         own[mode], control = split(synth(work, layer, flatten=False))
@@ -98,6 +104,8 @@ def measure(work: Path, pe: int, simd: int, seed: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tag", default="after", help="key of this run in results/xnor_luts.json (before / after)")
+    ap.add_argument("--clock", type=float, default=DEFAULT_CLOCK_MHZ, metavar="MHZ",
+                    help=f"clock target the unit is pipelined for (default {DEFAULT_CLOCK_MHZ:g})")
     ap.add_argument("--configs", type=int, default=len(CONFIGS), help="measure only the first N shapes")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hwcomp_xnor_"))
@@ -105,7 +113,7 @@ def main() -> None:
     print(f"{'PE':>3} {'SIMD':>5} {'lanes':>6} | {'thresh LUT':>10} {'/lane':>6} | {'popc LUT':>8} {'/lane':>6} | "
           f"{'popcount':>8} {'thresh':>6} {'control':>7}")
     for i, (pe, simd) in enumerate(CONFIGS[: args.configs]):
-        r = measure(work, pe, simd, seed=i)
+        r = measure(work, pe, simd, args.clock, seed=i)
         rows.append(r)
         t, p, s = r["threshold"], r["popcount"], r["split_threshold_mode"]
         print(f"{pe:>3} {simd:>5} {r['lanes']:>6} | {t['luts']:>10} {t['luts_per_lane']:>6} | {p['luts']:>8} "
@@ -114,7 +122,7 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if not isinstance(results, dict):   # the single-run list this file held before
         results = {}
-    results[args.tag] = {"rows": ROWS, "cols": COLS, "configs": rows}
+    results[args.tag] = {"rows": ROWS, "cols": COLS, "clock_mhz": args.clock, "configs": rows}
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
 
