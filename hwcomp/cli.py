@@ -56,36 +56,22 @@ def _count(text: str) -> int:
     return n
 
 
-def _number(text: str) -> float:
-    try:
-        f = float(text)
-    except ValueError:
-        return float("nan")
-    return f
+def _real(ok, expected: str):
+    """An argparse type: a float for which ok() holds (never for text that is not a number)."""
+    def parse(text: str) -> float:
+        try:
+            f = float(text)
+        except ValueError:
+            f = float("nan")   # fails every bound below
+        if not ok(f):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return f
+    return parse
 
 
-def _fraction(text: str) -> float:
-    f = _number(text)
-    if not 0 < f <= 1:
-        raise argparse.ArgumentTypeError(f"expected a share above 0 and at most 1 (0.8 = 80%), got {text!r}")
-    return f
-
-
-def _positive(text: str) -> float:
-    f = _number(text)
-    if not 0 < f < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
-    return f
-
-
-def _mhz(text: str) -> float:
-    try:
-        f = float(text)
-    except ValueError:
-        f = 0.0
-    if not f > 0 or f == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a clock rate in MHz above 0, got {text!r}")
-    return f
+_fraction = _real(lambda f: 0 < f <= 1, "a share above 0 and at most 1 (0.8 = 80%)")
+_positive = _real(lambda f: 0 < f < float("inf"), "a number above 0")
+_mhz = _real(lambda f: 0 < f < float("inf"), "a clock rate in MHz above 0")
 
 
 def _parser() -> argparse.ArgumentParser:
