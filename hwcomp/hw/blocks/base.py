@@ -50,12 +50,21 @@ class Hdl:
     params: tuple[tuple[str, Param], ...]     # in the module's declaration order
 
 
+MEMORY_ROLES = ("weights", "indices", "codebook", "pointers", "bias", "thresholds", "shifts")
+
+
 @dataclass(frozen=True, eq=False)
 class MemoryImage:
     """One $readmemh file: line i holds the fields' row i side by side, the first
     field's element 0 in the least significant bits."""
     file: str
     fields: tuple[tuple[np.ndarray, int], ...]   # ([lines, elems] integers, bits per element)
+    # What the image holds, for the storage report: one of MEMORY_ROLES.
+    role: str = "weights"
+
+    def __post_init__(self):
+        if self.role not in MEMORY_ROLES:
+            raise ValueError(f"{self.file}: memory role {self.role!r} is not one of {', '.join(MEMORY_ROLES)}")
 
 
 @dataclass(frozen=True)

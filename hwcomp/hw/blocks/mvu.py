@@ -206,7 +206,7 @@ def weight_image(layer: MVULayer, name: str) -> MemoryImage:
 
 def bias_image(layer: MVULayer, name: str) -> MemoryImage:
     return MemoryImage(bias_file(name), ((np.asarray(layer.bias, np.int64).reshape(layer.nf, layer.pe),
-                                          layer.acc_width),))
+                                          layer.acc_width),), role="bias")
 
 
 def threshold_image(layer: MVULayer, name: str) -> MemoryImage:
@@ -214,17 +214,17 @@ def threshold_image(layer: MVULayer, name: str) -> MemoryImage:
     XNOR units: PE thresholds on the popcount."""
     if layer.xnor:
         x = xnor_layer(layer)
-        return MemoryImage(thresh_file(name), ((xnor_threshold_rows(x), x.thresh_width),))
+        return MemoryImage(thresh_file(name), ((xnor_threshold_rows(x), x.thresh_width),), role="thresholds")
     t = clamped_thresholds(layer).reshape(layer.nf, layer.pe * layer.thresh_k)
     desc = np.zeros(layer.rows_p, dtype=np.int64) if layer.descending is None else layer.descending
     d = np.asarray(desc, dtype=np.int64).reshape(layer.nf, layer.pe)
-    return MemoryImage(thresh_file(name), ((t, layer.acc_width + 1), (d, 1)))
+    return MemoryImage(thresh_file(name), ((t, layer.acc_width + 1), (d, 1)), role="thresholds")
 
 
 def shift_image(layer: MVULayer, name: str) -> MemoryImage:
     """NF lines: the requantization shifts of the fold's PE rows, row_shift_width bits each."""
     return MemoryImage(shift_file(name), ((np.asarray(layer.row_shifts, np.int64).reshape(layer.nf, layer.pe),
-                                           layer.row_shift_width),))
+                                           layer.row_shift_width),), role="shifts")
 
 
 def check_layer(layer: MVULayer) -> None:
