@@ -58,13 +58,17 @@ def prune_filters(model: torch.nn.Module, ratio, *, scope: str = "layer", layers
     """Prune round(ratio * out) filters of each selected layer by L1 norm
     (scope="layer"; ratio a float or {layer: ratio}), or round(ratio * F) of all
     F selected filters at once (scope="global"), ranked by mean |w| so layers
-    of different fan-in compare. Already pruned filters count first. Returns
+    of different fan-in compare. Already pruned filters count first; the
+    strongest filter of each layer is never pruned. Returns
     the pruned filter indices of each layer (all of them, old and new)."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
     chosen = prunable_layers(model, _default_layers(model) if layers is None else layers)
     # already pruned filters score -1 so they are the first counted
     scores = {n: torch.where(_filter_alive(m), filter_l1_norms(m), torch.tensor(-1.0)) for n, m in chosen.items()}
+    # the strongest filter of each layer is never a candidate: a layer keeps one
+    for n, sc in scores.items():
+        sc[int(torch.argmax(sc))] = float("inf")
     picked: dict[str, list[int]] = {}
     if scope == "global":
         if isinstance(ratio, dict):
@@ -74,18 +78,17 @@ def prune_filters(model: torch.nn.Module, ratio, *, scope: str = "layer", layers
         flat = torch.cat([torch.where(s >= 0, s / fan_in[n], s) for n, s in scores.items()])
         owner = [(n, i) for n, s in scores.items() for i in range(len(s))]
         already = int((flat < 0).sum())
-        for j in _lowest(flat, max(already, round(r * len(flat)))):
+        k = min(max(already, round(r * len(flat))), len(flat) - len(scores))
+        for j in _lowest(flat, k):
             picked.setdefault(owner[j][0], []).append(owner[j][1])
     else:
         for n, r in sparsity_per_layer(ratio, list(chosen)).items():
             already = int((scores[n] < 0).sum())
-            picked[n] = _lowest(scores[n], max(already, round(r * len(scores[n]))))
+            picked[n] = _lowest(scores[n], min(max(already, round(r * len(scores[n]))), len(scores[n]) - 1))
     out = {}
     for n, layer in chosen.items():
-        idx = picked.get(n, [])
-        if len(idx) >= layer.weight.shape[0]:  # keep the strongest filter of the layer
-            idx = sorted(idx, key=lambda i: (float(scores[n][i]), i))[:-1]
+        idx = sorted(picked.get(n, []))
         if idx:
             mask_filters(layer, idx)
-        out[n] = sorted(idx)
+        out[n] = idx
     return out

@@ -4,7 +4,6 @@ fine-tuning, splicing that restores a weight grown back above b, and
 make_permanent leaving exact zeros."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,20 +12,9 @@ torch = pytest.importorskip("torch")
 
 from hwcomp.train import (QuantConv2d, QuantLinear, dns_prune, finetune, get_mask, iterative_prune,  # noqa: E402
                           layer_density, magnitude_prune, make_permanent, start_splicing, total_density)
+from tiny_classifiers import blobs, mlp  # noqa: E402
 
 nn = torch.nn
-
-
-def blobs(n=96, d=8, k=3, seed=0):
-    rng = np.random.default_rng(seed)
-    centers = rng.uniform(0, 1, (k, d)).astype(np.float32)
-    y = rng.integers(0, k, n)
-    return np.clip(centers[y] + rng.normal(0, 0.05, (n, d)), 0, 1).astype(np.float32), y
-
-
-def mlp(seed=0, d=8, h=16, k=3):
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, k))
 
 
 def zeros(t):
@@ -148,7 +136,7 @@ def test_dns_restores_a_weight_grown_above_b():
         history.append(float(layer.weight[0, 0].detach()))
         (-out[0, 0]).backward()
         opt.step()
-    raw = layer.parametrizations.weight.original
+    raw = layer.parametrizations.weight.original.detach()
     assert float(raw[0, 0]) > b and history[0] == 0.0 and history[-1] > b
     # it stayed pruned while between a and b, and came back once above b
     first_back = next(i for i, v in enumerate(history) if v != 0)
