@@ -37,18 +37,21 @@ def kmeans_1d(values: np.ndarray, clusters: int, max_iter: int = 100) -> tuple[n
     if v.size == 0:
         return np.zeros(clusters, np.float32), np.zeros(0, np.int64)
     c = np.linspace(v.min(), v.max(), clusters)
-    labels = None
     for _ in range(max_iter):
-        # sorted centroids: the nearest one is found from the midpoints between neighbours
-        new = np.searchsorted((c[1:] + c[:-1]) / 2, v, side="left")
-        if labels is not None and np.array_equal(new, labels):
-            break
-        labels = new
+        labels = _nearest(v, c)
         sums = np.bincount(labels, weights=v, minlength=clusters)
         counts = np.bincount(labels, minlength=clusters)
-        c = np.where(counts > 0, sums / np.maximum(counts, 1), c)
-        c = np.sort(c)  # means of ordered cells stay ordered; sort guards against float ties
-    return c.astype(np.float32), labels.astype(np.int64)
+        new = np.sort(np.where(counts > 0, sums / np.maximum(counts, 1), c))  # sorted: a guard for float ties
+        if np.array_equal(new, c):
+            break
+        c = new
+    return c.astype(np.float32), _nearest(v, c.astype(np.float32).astype(np.float64))
+
+
+def _nearest(v: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Index of the nearest of the ascending centroids c, ties to the lower one,
+    found from the midpoints between neighbours."""
+    return np.searchsorted((c[1:] + c[:-1]) / 2, v, side="left").astype(np.int64)
 
 
 class SharedWeight(torch.nn.Module):
