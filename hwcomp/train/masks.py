@@ -79,6 +79,10 @@ def set_mask(layer: torch.nn.Module, mask: torch.Tensor, name: str = "weight",
         raise ValueError(f"{type(layer).__name__} has no {name}")
     if tuple(mask.shape) != tuple(tensor.shape):
         raise ValueError(f"mask shape {tuple(mask.shape)} != {name} shape {tuple(tensor.shape)}")
+    if parametrize.is_parametrized(layer, name) and get_mask(layer, name) is None:
+        kinds = ", ".join(type(p).__name__ for p in layer.parametrizations[name])
+        raise ValueError(f"{type(layer).__name__}.{name} is already parametrized ({kinds}): "
+                         "prune before sharing weights, or make_permanent() first")
     existing = get_mask(layer, name)
     if existing is not None:
         existing.mask.copy_(mask)

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 
 from hwcomp.train import (QuantConv2d, QuantLinear, dns_prune, finetune, get_mask, iterative_prune,  # noqa: E402
-                          layer_density, magnitude_prune, make_permanent, start_splicing, total_density)
+                          layer_density, magnitude_prune, make_permanent, share_weights, start_splicing,
+                          total_density)
 from tiny_classifiers import blobs, mlp  # noqa: E402
 
 nn = torch.nn
@@ -47,6 +48,22 @@ def test_conv_and_per_layer_dict(shape, s1, s2, seed):
     magnitude_prune(model, {"0": s1, "2": s2})
     assert zeros(model[0].weight) == round(s1 * model[0].weight.numel())
     assert zeros(model[2].weight) == round(s2 * model[2].weight.numel())
+
+
+@settings(max_examples=20, deadline=None)
+@given(widths=st.lists(st.integers(1, 9), min_size=2, max_size=4), s=st.floats(0, 1), seed=st.integers(0, 999))
+def test_global_threshold_is_one_magnitude(widths, s, seed):
+    torch.manual_seed(seed)
+    model = nn.Sequential(*[nn.Linear(a, b) for a, b in zip(widths, widths[1:])])
+    magnitude_prune(model, s, scope="global")
+    raws = [m.parametrizations.weight.original.detach().abs().flatten() for m in model]
+    kept = [m.weight.detach().flatten() != 0 for m in model]
+    n = sum(r.numel() for r in raws)
+    assert sum(int((~k).sum()) for k in kept) == round(s * n)
+    lo = [float(r[k].min()) for r, k in zip(raws, kept) if k.any()]
+    hi = [float(r[~k].max()) for r, k in zip(raws, kept) if (~k).any()]
+    if lo and hi:
+        assert min(lo) >= max(hi)  # every survivor outweighs every pruned weight, across layers
 
 
 def test_global_threshold_is_exact_in_total_and_uneven_per_layer():
@@ -189,3 +206,6 @@ def test_bad_arguments():
         magnitude_prune(model, {"0": 0.5}, scope="global")
     with pytest.raises(ValueError, match="a <= b"):
         start_splicing(model[0], 0.5, 0.1)
+    share_weights(model, 2, layers=["2"])
+    with pytest.raises(ValueError, match="prune before sharing"):
+        magnitude_prune(model, 0.5, layers=["2"])
