@@ -93,6 +93,27 @@ def test_filter_lasso_kills_spare_neurons_with_their_bias():
     assert not w[small].any() and not b[small].any() and w[~small].any(1).all()
 
 
+def test_shape_lasso_zeroes_unused_kernel_positions():
+    x, y = _informative_data(n=200)
+    img = np.zeros((200, 2, 3, 3), np.float32)
+    img[:, 0, 0, 0], img[:, 1, 1, 1], img[:, 0, 2, 1] = x[:, 0], x[:, 1], x[:, 2]  # the informative pixels
+    rng = np.random.default_rng(1)
+    noise = rng.uniform(0, 1, img.shape).astype(np.float32)
+    used = np.zeros((2, 3, 3), bool)
+    used[0, 0, 0] = used[1, 1, 1] = used[0, 2, 1] = True
+    img = np.where(used, img, noise)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 6, 3), nn.ReLU(), nn.Flatten(), nn.Linear(6, 3))
+    finetune(model, img, y, epochs=60, lr=1e-2, batch_size=50, log=None,
+             penalty=lambda: group_lasso_penalty(model, shapes=0.05, layers=["0"]))
+    norms = group_norms(model[0], "shapes").detach().reshape(2, 3, 3)
+    assert float(norms[~torch.from_numpy(used)].max()) < 0.01 < 0.5 < float(norms[torch.from_numpy(used)].min())
+    assert zero_small_groups(model, 0.01, kinds=("shapes",))["0"] == {"shapes": 15}
+    assert accuracy(model, img, y) > 0.95
+    w = model[0].weight.detach()
+    assert not w[:, ~torch.from_numpy(used)].any()
+
+
 def test_without_lambda_no_group_goes_to_zero():
     model, _, _ = _train()
     for kind in ("channels", "filters"):
