@@ -60,18 +60,32 @@ def test_pruned_and_shared_float_mlp_exports_exact_values(tmp_path):
         assert len(np.unique(g[g != 0])) <= 8
 
 
-def test_pruned_quant_mlp_exports_zeros_through_qonnx(tmp_path):
+def test_pruned_quant_mlp_exports_zeros_through_qonnx_and_compiles(tmp_path):
+    from hwcomp import compile_model
+    from hwcomp.frontend.onnx import load_onnx
+    from hwcomp.ir.execute import execute
+
     torch.manual_seed(0)
+    x, y = blobs()
     model = nn.Sequential(QuantAct.input(), QuantLinear(8, 16, weight_bits=4), nn.ReLU(),
                           QuantAct.relu(4, 2.0), QuantLinear(16, 3, weight_bits=4))
+    finetune(model, x, y, epochs=3, lr=1e-2, log=None)
+    dead = prune_filters(model, 0.25)["1"]  # all-zero rows: their weight scale is the clamp 1e-8
     magnitude_prune(model, 0.5)
-    finetune(model, *blobs(), epochs=2, lr=1e-2, log=None)
+    finetune(model, x, y, epochs=2, lr=1e-2, log=None)
     make_permanent(model)
     proto = export_qonnx(model, tmp_path / "q.onnx", torch.zeros(1, 8))
     inits = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
     for name, layer in (("1.weight", model[1]), ("4.weight", model[4])):
         assert np.array_equal(inits[name], layer.weight.detach().numpy())
         assert (inits[name] == 0).sum() == layer.weight.numel() // 2
+    assert len(dead) == 4 and not inits["1.weight"][dead].any() and not inits["1.bias"][dead].any()
+    (got,) = execute(load_onnx(tmp_path / "q.onnx"), {"x": x}).values()
+    with torch.no_grad():
+        np.testing.assert_allclose(got, model(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-5)
+    np.savez(tmp_path / "calib.npz", x=x)
+    compile_model(tmp_path / "q.onnx", tmp_path / "build", calib=tmp_path / "calib.npz")
+    assert (tmp_path / "build" / "report.json").exists()
 
 
 @pytest.mark.parametrize("bake", [True, False])
