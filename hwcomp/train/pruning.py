@@ -21,12 +21,13 @@ from typing import Callable
 import torch
 
 from .finetune import accuracy, finetune
-from .masks import get_mask, prunable_layers, raw_tensor, remove_splicing, set_mask, total_density, layer_density
+from .masks import get_mask, layer_density, prunable_layers, raw_tensor, remove_splicing, set_mask, total_density
 
 SCOPES = ("layer", "global")
 
 
 def sparsity_per_layer(sparsity, names) -> dict[str, float]:
+    """{layer: sparsity} from one float for every name or a dict for some, each in [0, 1]."""
     values = sparsity if isinstance(sparsity, dict) else {n: sparsity for n in names}
     unknown = set(values) - set(names)
     if unknown:
