@@ -22,8 +22,10 @@ from hwcomp.frontend.onnx import load_onnx  # noqa: E402
 from hwcomp.ir.execute import execute  # noqa: E402
 from hwcomp.ir.verify import verify  # noqa: E402
 from hwcomp.passes.canonicalize import canonicalize  # noqa: E402
-from hwcomp.passes.channel_groups import analyze  # noqa: E402
-from hwcomp.passes.prune_channels import prune_channels  # noqa: E402
+from hwcomp.ir.graph import Node  # noqa: E402
+from hwcomp.passes.channel_groups import analyze, producer_bias, producer_weight  # noqa: E402
+from hwcomp.passes.channel_surgery import remove_elements  # noqa: E402
+from hwcomp.passes.prune_channels import l1_elements, prune_channels  # noqa: E402
 
 SETTINGS = settings(max_examples=40, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -136,6 +138,38 @@ def test_l1_global_removes_the_ratio_of_all_groups(tmp_path, net, ratio):
     assert len(groups) - want <= len(left)
     if all(ch[1] > 1 for ch in layer_channels(p.meta["pruning"]).values()):
         assert len(left) == len(groups) - want
+
+
+def silenced(g, flow, removed: set[int]):
+    """The graph with each removed channel's filter and bias set to zero instead: in these nets
+    (a Relu or an add of such channels after every producer) the channel is then exactly 0."""
+    m = g.copy()
+    for e in sorted(removed):
+        name, c = flow.elements[e]
+        node = m.node(name)
+        w, b = np.array(producer_weight(m, node)), np.array(producer_bias(m, node))
+        w[c], b[c] = 0, 0
+        if node.op.name == "Dense":
+            m.replace_node(name, Node(name, node.op, node.inputs, node.outputs, dict(node.attrs),
+                                      {"weight": w, "bias": b}))
+        else:
+            wn, bn = m.add_constant(m.unique_name("w0"), w), m.add_constant(m.unique_name("b0"), b)
+            m.replace_node(name, Node(name, node.op, (node.inputs[0], wn, bn), node.outputs, dict(node.attrs)))
+    return m
+
+
+@SETTINGS
+@given(net=networks(dead=False), ratio=st.sampled_from([0.25, 0.5, 0.75]), scope=st.sampled_from(["layer", "global"]))
+def test_removing_channels_equals_silencing_them(tmp_path, net, ratio, scope):
+    """The surgery is exact: the pruned graph computes what the original computes with the
+    removed filters zeroed, bit for bit, through BatchNorm, pools, adds, concats and flattens."""
+    g = canonical(tmp_path, net.model)
+    flow = analyze(g)
+    removed = l1_elements(g, flow, ratio, scope)
+    x = dyadic_inputs(net.input_shape, 3, seed=6)
+    want = outputs(silenced(g, flow, removed), x)
+    assert np.array_equal(outputs(remove_elements(g, flow, removed), x), want)
+    assert np.array_equal(outputs(prune_channels(g, ratio, scope), x), want)
 
 
 def chain(tmp_path, seed=0, pads1=1):
