@@ -8,7 +8,7 @@ def format_pruning(rec: dict | None) -> str | None:
         return None
     ch0 = sum(l["channels_before"] for l in rec["layers"])
     ch1 = sum(l["channels_after"] for l in rec["layers"])
-    how = f"L1 {rec['ratio']:g} per {rec['scope']}" if rec["ratio"] else "dead channels only"
+    how = f"L1 {rec['ratio']:g}, {rec['scope']} scope" if rec["ratio"] else "dead channels only"
     return (f"pruning ({how}): {rec['macs_before']:,} -> {rec['macs_after']:,} MACs, "
             f"{rec['params_before']:,} -> {rec['params_after']:,} parameters, {ch0} -> {ch1} channels "
             f"({rec['dead_channels_removed']} dead, {rec['ranked_channels_removed']} by L1 norm)")

@@ -39,6 +39,6 @@ def test_residual_cnn_pruned_through_its_add_is_bit_exact(tmp_path):
     assert chans["conv0"] == chans["conv2"] == (8, 5)
     assert chans["conv1"] == (8, 8 - 1 - 1) and chans["fc0"] == (12, 12 - 3 - 2) and chans["out"] == (4, 4)
     assert rec["macs_after"] < 0.6 * rec["macs_before"]
-    assert "pruning (L1 0.25 per layer)" in format_compile_report(res.report)
+    assert "pruning (L1 0.25, layer scope)" in format_compile_report(res.report)
     sim = simulate_build(out, (x, None), stall_prob=0.2, seed=5)
     assert sim["samples"] == 48 and sim["bit_exact"]

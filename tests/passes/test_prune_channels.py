@@ -361,3 +361,23 @@ def test_ratio_zero_is_dead_channels_only(tmp_path):
     p = prune_channels(g, 0.0)
     assert p.meta["pruning"]["ranked_channels_removed"] == 0
     assert layer_channels(p.meta["pruning"]) == {"conv0": (8, 8), "conv1": (6, 6), "out": (3, 3)}
+
+
+def test_compile_reports_pruning_and_the_cli_prints_it(tmp_path, capsys):
+    import json
+
+    from hwcomp.cli import main
+
+    path = tmp_path / "m.onnx"
+    onnx.save(chain(tmp_path).model().model, path)
+    x = dyadic_inputs((1, 2, 4, 4), 16, seed=7)
+    np.savez(tmp_path / "calib.npz", x=x)
+    assert main(["compile", str(path), "-o", str(tmp_path / "b"), "--calib", str(tmp_path / "calib.npz"),
+                 "--prune-structured", "0.5", "--prune-scope", "global"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("pruning"))
+    rep = json.loads((tmp_path / "b" / "report.json").read_text())
+    rec = rep["pruning"]
+    assert rec["ratio"] == 0.5 and rec["scope"] == "global" and rec["ranked_channels_removed"] == 7
+    assert line.startswith(f"pruning (L1 0.5, global scope): {rec['macs_before']:,} -> {rec['macs_after']:,} MACs")
+    assert rep["totals"]["macs"] == rec["macs_after"]   # the hardware computes the pruned layers
+    assert {l["name"]: l["channels_after"] for l in rec["layers"]}["out"] == 3
