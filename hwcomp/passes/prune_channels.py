@@ -22,6 +22,7 @@ channels of ops the analysis does not know) are never removed.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -38,7 +39,7 @@ SCOPES = ("layer", "global")
 
 
 def check_prune_options(ratio, scope: str) -> None:
-    if ratio is not None and (isinstance(ratio, bool) or not isinstance(ratio, (int, float))
+    if ratio is not None and (isinstance(ratio, bool) or not isinstance(ratio, numbers.Real)
                               or not 0 <= ratio < 1):
         raise HwcompError(f"structured pruning ratio {ratio!r}: supported a fraction of the channels in [0, 1) "
                           "(0.5 removes half of them)")
@@ -50,6 +51,7 @@ def prune_channels(graph: Graph, ratio: float | None = None, scope: str = "layer
     """Dead channels out; then, with `ratio`, that share of the L1-smallest ones. The record of
     what changed (MACs, parameters, channels per layer) goes to meta["pruning"]."""
     check_prune_options(ratio, scope)
+    ratio = None if ratio is None else float(ratio)
     g, dead = _remove_dead(graph)
     ranked = 0
     if ratio:
