@@ -77,7 +77,8 @@ def _swap(g: Graph, node: Node, inputs=None, params=None) -> None:
 
 def _sliced(g: Graph, node: Node, t: str, mask: np.ndarray, axis: int) -> str:
     value = np.compress(mask, np.asarray(g.constants[t]), axis=axis)
-    return g.add_constant(g.unique_name(f"{t}_pruned"), value)
+    base = t.removesuffix("_pruned")   # a second round names it afresh, not t_pruned_pruned
+    return g.add_constant(g.unique_name(f"{base}_pruned"), value)
 
 
 def _cut_layer(g: Graph, node: Node, keep_out: np.ndarray, keep_in: np.ndarray | None,

@@ -63,7 +63,8 @@ class NetBuilder:
         self.input_shape = tuple(self.shape)
 
     def _const(self, name, value):
-        self.inits.append(helper.make_tensor(name, TensorProto.FLOAT, value.shape, value.ravel()))
+        kind = TensorProto.INT64 if value.dtype == np.int64 else TensorProto.FLOAT
+        self.inits.append(helper.make_tensor(name, kind, value.shape, value.ravel()))
         return name
 
     def _t(self, base):
@@ -148,6 +149,32 @@ class NetBuilder:
         self.trunk_producers = self.trunk_producers | {layer.name}
         self.shape[1] = c + out_c
 
+    def affine(self):
+        """A per-channel scale and shift as separate Mul and Add nodes (a BatchNorm exported unfused);
+        the trunk's zero channels get shift 0, so they stay zero."""
+        c = self.shape[1]
+        scale, shift = dyadic(self.rng, (c, 1, 1), 1, 4), dyadic(self.rng, (1, c, 1, 1), -4, 4, False)
+        shift[0, sorted(self.trunk_zero)] = 0
+        n = len(self.nodes)
+        m, a = self._t("mul"), f"add_{n}"
+        self.nodes += [helper.make_node("Mul", [self.trunk, self._const(f"scale{n}", scale)], [m]),
+                       helper.make_node("Add", [m, self._const(f"shift{n}", shift)], [a])]
+        self.trunk = a
+
+    def batchnorm(self):
+        """A BatchNorm after a Relu: nothing to fold it into, it stays a node."""
+        c = self.shape[1]
+        gamma, beta = dyadic(self.rng, (c,), 1, 2), dyadic(self.rng, (c,), -4, 4, False)
+        mean, var = dyadic(self.rng, (c,), -2, 2, False), np.full(c, 0.25, np.float32)
+        beta[sorted(self.trunk_zero)], mean[sorted(self.trunk_zero)] = 0, 0
+        n = len(self.nodes)
+        out = self._t("bnr")
+        self.nodes.append(helper.make_node(
+            "BatchNormalization", [self.trunk] + [self._const(f"bn{n}_{k}", v) for k, v in
+                                                  (("g", gamma), ("b", beta), ("m", mean), ("v", var))],
+            [out], epsilon=0.0))
+        self.trunk = out
+
     def pool(self, kind: str):
         out = self._t("p")
         if kind == "max":
@@ -167,6 +194,10 @@ class NetBuilder:
             self.nodes += [helper.make_node("GlobalAveragePool", [self.trunk], [g]),
                            helper.make_node("Flatten", [g], [x])]
             feats = self.shape[1]
+        elif kind == "reshape":
+            target = self._const("flat_shape", np.array([1, -1], np.int64))
+            self.nodes.append(helper.make_node("Reshape", [self.trunk, target], [x]))
+            feats = int(np.prod(self.shape[1:]))
         else:
             self.nodes.append(helper.make_node("Flatten", [self.trunk], [x]))
             feats = int(np.prod(self.shape[1:]))

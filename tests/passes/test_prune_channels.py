@@ -32,21 +32,27 @@ SETTINGS = settings(max_examples=40, derandomize=True, deadline=None, database=N
 
 
 @st.composite
-def networks(draw, dead: bool = True):
-    """A random chain of blocks; with `dead`, each layer gets some zero and some constant channels."""
+def networks(draw, dead: bool = True, offsets: bool = True):
+    """A random chain of blocks; with `dead`, each layer gets some zero and some constant channels;
+    with `offsets`, also per-channel scale and shift (Mul, Add) and BatchNorms after a Relu."""
     n = (lambda: draw(st.integers(0, 3))) if dead else (lambda: 0)
+    kinds = ["conv", "residual", "concat", "maxpool", "avgpool"] + (["affine", "batchnorm"] if offsets else [])
     b = NetBuilder(draw(st.integers(0, 2 ** 16)), draw(st.integers(1, 3)), draw(st.sampled_from([4, 6, 8])))
     b.conv_layer(draw(st.integers(2, 6)), draw(st.sampled_from([1, 3])), draw(st.booleans()), n(), n())
-    for kind in draw(st.lists(st.sampled_from(["conv", "residual", "concat", "maxpool", "avgpool"]), max_size=3)):
+    for kind in draw(st.lists(st.sampled_from(kinds), max_size=3)):
         if kind == "conv":
             b.conv_layer(draw(st.integers(2, 6)), draw(st.sampled_from([1, 3])), draw(st.booleans()), n(), n())
         elif kind == "residual":
             b.residual(n())
         elif kind == "concat":
             b.concat(draw(st.integers(2, 4)), n())
+        elif kind == "affine":
+            b.affine()
+        elif kind == "batchnorm":
+            b.batchnorm()
         elif b.shape[2] >= 4:
             b.pool("max" if kind == "maxpool" else "avg")
-    b.head(draw(st.sampled_from(["gap", "flat"])), draw(st.sampled_from([0, 5])), n(), n(), 3)
+    b.head(draw(st.sampled_from(["gap", "flat", "reshape"])), draw(st.sampled_from([0, 5])), n(), n(), 3)
     return b.model()
 
 
@@ -159,7 +165,8 @@ def silenced(g, flow, removed: set[int]):
 
 
 @SETTINGS
-@given(net=networks(dead=False), ratio=st.sampled_from([0.25, 0.5, 0.75]), scope=st.sampled_from(["layer", "global"]))
+@given(net=networks(dead=False, offsets=False), ratio=st.sampled_from([0.25, 0.5, 0.75]),
+       scope=st.sampled_from(["layer", "global"]))
 def test_removing_channels_equals_silencing_them(tmp_path, net, ratio, scope):
     """The surgery is exact: the pruned graph computes what the original computes with the
     removed filters zeroed, bit for bit, through BatchNorm, pools, adds, concats and flattens."""
