@@ -1,7 +1,7 @@
 """The RTL test matrix of hwcomp_swu and hwcomp_dwc, defined once.
 
 Every entry is one Verilator build (its HDL parameters); random data is drawn
-per run. Default run: four SWU builds and two DWC builds; the rest run under
+per run. Default run: four SWU builds and three DWC builds; the rest run under
 `make test-slow`.
 """
 from __future__ import annotations
@@ -84,10 +84,15 @@ SWU_CASES_SLOW = (
 DWC_CASES = (
     DwcCase("dwc_3to5_n13", DwcParams(elem_w=5, n=13, in_lanes=3, out_lanes=5), vectors=40),
     DwcCase("dwc_8to3_n20", DwcParams(elem_w=4, n=20, in_lanes=8, out_lanes=3), vectors=40),
+    # IN_LANES a multiple of OUT_LANES (the slice form): a 2-slice tail beat, a 1-lane tail.
+    DwcCase("dwc_12to4_n30", DwcParams(elem_w=5, n=30, in_lanes=12, out_lanes=4), vectors=40),
 )
 
 DWC_CASES_SLOW = (
     DwcCase("dwc_8to2_n16", DwcParams(elem_w=6, n=16, in_lanes=8, out_lanes=2), vectors=30),
+    DwcCase("dwc_32to1_n32", DwcParams(elem_w=8, n=32, in_lanes=32, out_lanes=1), vectors=12),
+    DwcCase("dwc_6to3_n7", DwcParams(elem_w=3, n=7, in_lanes=6, out_lanes=3), vectors=40),
+    DwcCase("dwc_4to2_n1", DwcParams(elem_w=4, n=1, in_lanes=4, out_lanes=2), vectors=60),
     DwcCase("dwc_2to8_n16", DwcParams(elem_w=6, n=16, in_lanes=2, out_lanes=8), vectors=30),
     DwcCase("dwc_7to7_n10", DwcParams(elem_w=3, n=10, in_lanes=7, out_lanes=7), vectors=40),
     DwcCase("dwc_4to4_n8", DwcParams(elem_w=8, n=8, in_lanes=4, out_lanes=4), vectors=40),

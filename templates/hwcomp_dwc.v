@@ -5,27 +5,32 @@
 // last beat zero. Element i of a beat sits at tdata[i*ELEM_W +: ELEM_W]. The
 // golden model is hwcomp.hw.window.dwc_reference.
 //
-// IN_LANES != OUT_LANES: an element buffer of BUF lanes, filled from lane 0
-// up; `count` lanes hold elements. A beat leaves from lanes 0.. when the
-// buffer holds the elements it carries (OUT_LANES, or the vector's tail);
-// the rest shift down. An input beat lands right after the elements that
-// stay (placed after the elements held, then shifted with them, so the wide
-// input mux is selected by the count register only: a short clock path). Elements of consecutive vectors sit side by side, so a vector's tail
-// never waits for the next vector. s_axis_tready and m_axis_tvalid come from
-// the count and beat-counter registers only (no combinational path between
-// the two ports; m_axis_tdata is the buffer's first lanes, tail masked).
-// Because s_axis_tready does not count an output leaving in the same cycle,
-// BUF = IN_LANES + OUT_LANES + min(IN_LANES, OUT_LANES) - 1 lanes: the
-// smallest size that keeps the busier side at one beat per cycle for every N
-// (hwcomp.hw.window.DwcParams.buffer_lanes). Cost: BUF*ELEM_W flip-flops and,
-// per buffer lane, an IN_LANES-way input mux and a 3-way shift mux.
-// Latency 1 cycle (input beat accepted -> first output beat valid).
+// IN_LANES = K * OUT_LANES (K >= 2): each input beat waits in a 2-word FIFO
+// and leaves as its K slices of OUT_LANES (fewer on a vector's last beat),
+// picked by a counter: one K-way mux per output bit. Latency 1 cycle.
 //
 // IN_LANES == OUT_LANES: beats map one to one; the last beat of each vector
 // has its tail lanes cleared and every beat passes a 2-word hwcomp_fifo.
 // Latency 1 cycle.
 //
-// Throughput in both cases: max(in beats, out beats) cycles per vector
+// Otherwise (IN_LANES not a multiple of OUT_LANES): an element buffer of BUF
+// lanes, filled from lane 0 up; `count` lanes hold elements. A beat leaves
+// from lanes 0.. when the buffer holds the elements it carries (OUT_LANES, or
+// the vector's tail); the rest shift down. An input beat lands right after the
+// elements held, then shifts with them, so the wide input mux is selected by
+// the count register only (a short clock path). Elements of consecutive
+// vectors sit side by side, so a vector's tail never waits for the next
+// vector. s_axis_tready and m_axis_tvalid come from the count and beat-counter
+// registers only (no combinational path between the two ports; m_axis_tdata
+// is the buffer's first lanes, tail masked). Because s_axis_tready does not
+// count an output leaving in the same cycle, BUF = IN_LANES + OUT_LANES +
+// min(IN_LANES, OUT_LANES) - 1 lanes: the smallest size that keeps the busier
+// side at one beat per cycle for every N (DwcParams.buffer_lanes). Cost:
+// BUF*ELEM_W flip-flops and, per buffer lane, an IN_LANES-way input mux and a
+// 3-way shift mux.
+// Latency 1 cycle (input beat accepted -> first output beat valid).
+//
+// Throughput in every case: max(in beats, out beats) cycles per vector
 // (dwc_cycles).
 
 `resetall
@@ -126,6 +131,68 @@ generate
         );
 
         wire unused_out_last = &{1'b0, OUT_LAST, BUF};
+    end else if (IN_LANES % OUT_D == 0) begin : g_slice
+        // ------------------------------------------------------------ whole slices
+        // IN_LANES = K * OUT_LANES: every output beat lies inside one input beat
+        // (both sequences restart at each vector's first element), so an input
+        // beat waits in a 2-word FIFO and leaves as K slices (fewer on the
+        // vector's last beat), picked by the slice counter: a K-way mux per
+        // output bit instead of the general buffer's landing and shift muxes.
+        localparam integer K = IN_LANES / OUT_D;
+        localparam integer SW = OUT_LANES * ELEM_W;      // bits per slice
+        localparam integer TAIL_SLICES = (IN_TAIL + OUT_LANES - 1) / OUT_D;
+        localparam integer SL_W = K > 1 ? $clog2(K) : 1;
+        localparam integer K_LAST_I = K - 1;
+        localparam integer T_LAST_I = TAIL_SLICES - 1;
+        localparam [SL_W-1:0] K_LAST = K_LAST_I[SL_W-1:0];
+        localparam [SL_W-1:0] T_LAST = T_LAST_I[SL_W-1:0];
+        localparam integer TAIL_W = OUT_TAIL * ELEM_W;
+
+        wire [IN_LANES*ELEM_W-1:0] held;
+        wire held_valid;
+        reg [SL_W-1:0] slice;
+        reg [IB_W-1:0] in_beat;      // which beat of its vector `held` is
+        wire in_last = in_beat == IN_LAST;
+        wire slice_last = slice == (in_last ? T_LAST : K_LAST);
+        wire pop = held_valid && m_axis_tready;
+        wire [SW-1:0] picked = held[slice*SW +: SW];
+
+        hwcomp_fifo #(
+            .WIDTH(IN_LANES * ELEM_W),
+            .DEPTH(2)
+        ) u_fifo (
+            .clk(clk),
+            .rst(rst),
+            .s_axis_tdata(s_axis_tdata),
+            .s_axis_tvalid(s_axis_tvalid),
+            .s_axis_tready(s_axis_tready),
+            .m_axis_tdata(held),
+            .m_axis_tvalid(held_valid),
+            .m_axis_tready(pop && slice_last)
+        );
+
+        always @(posedge clk) begin
+            if (rst) begin
+                slice <= {SL_W{1'b0}};
+                in_beat <= {IB_W{1'b0}};
+            end else if (pop) begin
+                slice <= slice_last ? {SL_W{1'b0}} : slice + 1'b1;
+                if (slice_last) begin
+                    in_beat <= in_last ? {IB_W{1'b0}} : in_beat + 1'b1;
+                end
+            end
+        end
+
+        assign m_axis_tvalid = held_valid;
+        // The vector's last output beat (the last slice of its last input beat):
+        // lanes past its tail cleared.
+        if (TAIL_W < SW) begin : g_mask
+            assign m_axis_tdata = in_last && slice_last ? {{(SW-TAIL_W){1'b0}}, picked[TAIL_W-1:0]} : picked;
+        end else begin : g_full
+            assign m_axis_tdata = picked;
+        end
+
+        wire unused_slice = &{1'b0, BUF, OUT_LAST};
     end else begin : g_convert
         // ------------------------------------------------------------ element buffer
         localparam integer CNT_W = $clog2(BUF + IN_LANES + 1);  // holds count + an input beat

@@ -217,9 +217,15 @@ def _dwc(p, rom_width=None):
     if li == lo:
         return Structure("dwc_pass", lut={"const": 1, "beat": cw(in_beats), "word": li * elem_w},
                          ff={"const": 1, "beat_regs": cw(in_beats)}, children=(fifo(li * elem_w, 2),))
+    out_tail = n - (out_beats - 1) * lo
+    if li % lo == 0:
+        # The slice form: the input beat in a 2-word FIFO, a K-way mux per output bit.
+        k = li // lo
+        return Structure("dwc_slice", lut={"const": 1, "mux": lo * elem_w * (k - 1),
+                                           "mask": elem_w * (lo - out_tail), "count": cw(k) + cw(in_beats)},
+                         ff={"const": 1, "count_regs": cw(k) + cw(in_beats)}, children=(fifo(li * elem_w, 2),))
     buf = li + lo + min(li, lo) - 1
     cnt_w = clog2(buf + li + 1)
-    out_tail = n - (out_beats - 1) * lo
     return Structure(
         "dwc",
         lut={"const": 1, "store": buf * elem_w,

@@ -194,7 +194,9 @@ class DwcParams:
         s_axis_tready looks at the fill level only (not at an output leaving in
         the same cycle); this is the smallest size that still moves one beat per
         cycle on the busier side for every n (checked in tests/hw/test_window.py).
-        Equal lane counts need no buffer: the module is a 2-word FIFO then.
+        Equal lane counts need no buffer (a 2-word FIFO), nor does IN_LANES a
+        multiple of OUT_LANES (a 2-word FIFO and a slice mux); the RTL uses this
+        buffer in the other cases only.
         """
         if self.in_lanes == self.out_lanes:
             return 0

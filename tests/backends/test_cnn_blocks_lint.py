@@ -55,7 +55,7 @@ def test_swu_lint(corner: str) -> None:
 
 
 DWC_CORNERS = [(13, 3, 5), (20, 8, 3), (10, 7, 7), (8, 4, 4), (1, 1, 1), (16, 2, 8), (7, 5, 1), (100, 16, 12),
-               (1, 3, 5)]
+               (1, 3, 5), (30, 12, 4), (32, 32, 1), (7, 6, 3), (1, 4, 2)]
 
 
 @pytest.mark.parametrize("n,in_lanes,out_lanes", DWC_CORNERS)
