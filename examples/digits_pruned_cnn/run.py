@@ -34,18 +34,23 @@ def say(msg: str) -> None:
     print(f"  {msg}", flush=True)
 
 
-def foldings(report: dict, target_ii: int) -> dict:
-    """compile_model options of the three foldings (one lane per layer needs the unit count)."""
-    units = len(report["layers"])
-    return {"default": {}, "target_ii": {"target_ii": target_ii}, "one_lane": {"pe_simd": [(1, 1)] * units}}
+FOLDINGS = ("default", "target_ii", "one_lane")
 
 
-def measure(onnx_path: Path, data: dict, out: Path, target_ii: int, slice_samples: int, progress) -> dict:
-    """Compile and simulate one model at the three foldings."""
+def folding_options(name: str, report: dict, target_ii: int) -> dict:
+    """compile_model options of a folding (one lane per layer needs the unit count)."""
+    return {"default": {}, "target_ii": {"target_ii": target_ii},
+            "one_lane": {"pe_simd": [(1, 1)] * len(report["layers"])}}[name]
+
+
+def measure(onnx_path: Path, data: dict, out: Path, target_ii: int, slice_samples: int, progress,
+            foldings=FOLDINGS) -> dict:
+    """Compile and simulate one model at the given foldings (the default one always)."""
     res, sims = {}, {}
     first = compile_model(onnx_path, out / "default", calib=data["calib"], progress=progress)
-    for name, opts in foldings(first.report, target_ii).items():
-        r = first if name == "default" else compile_model(onnx_path, out / name, calib=data["calib"], **opts)
+    for name in ("default", *(f for f in foldings if f != "default")):
+        r = first if name == "default" else compile_model(onnx_path, out / name, calib=data["calib"],
+                                                          **folding_options(name, first.report, target_ii))
         res[name] = r.report
         sims[name] = simulate_build(out / name, data["test"], limit=None if name == "default" else slice_samples,
                                     progress=progress if name == "default" else None)
@@ -67,14 +72,15 @@ def measure(onnx_path: Path, data: dict, out: Path, target_ii: int, slice_sample
     }
 
 
-def run(out: Path, *, target_ii: int = TARGET_II, slice_samples: int = 32, progress=say, log=print,
-        **build_options) -> dict:
+def run(out: Path, *, target_ii: int = TARGET_II, slice_samples: int = 32, foldings=FOLDINGS, progress=say,
+        log=print, **build_options) -> dict:
     """Train and prune (build_options go to train_pruned.build), compile and simulate both models."""
+    log = log or (lambda _msg: None)
     data = build(out, log=log, **build_options)
     results = {"summary": data["summary"], "target_ii": target_ii}
     for m in MODELS:
         log(f"compiling and simulating {m}.onnx")
-        results[m] = measure(data[m], data, out / f"build_{m}", target_ii, slice_samples, progress)
+        results[m] = measure(data[m], data, out / f"build_{m}", target_ii, slice_samples, progress, foldings)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     return results
 
@@ -95,10 +101,12 @@ def format_table(r: dict) -> str:
     for k in ("float", "fixed", "rtl"):
         rows.append((f"accuracy {k if k != 'rtl' else 'RTL'}", f"{b['accuracy_' + k]:.4f}", f"{p['accuracy_' + k]:.4f}",
                      f"{p['accuracy_' + k] - b['accuracy_' + k]:+.4f}"))
-    rows.append(("mismatches (samples) per folding", *(", ".join(f"{x['mismatches'][k]} ({x['samples'][k]})" for k in x["lanes"])
-                                           for x in (b, p)), ""))
+    per_folding = [", ".join(f"{x['mismatches'][k]} ({x['samples'][k]})" for k in x["lanes"]) for x in (b, p)]
+    rows.append(("mismatches (samples) per folding", *per_folding, ""))
     names = {"default": "default folding", "target_ii": f"II target {r['target_ii']}", "one_lane": "PE=SIMD=1"}
     for k, label in names.items():
+        if k not in b["lanes"]:
+            continue
         num(f"lanes, {label}", b["lanes"][k], p["lanes"][k])
         num(f"II measured, {label}", int(b["ii_measured"][k]), int(p["ii_measured"][k]))
     w = [max(len(row[i]) for row in rows) for i in range(4)]

@@ -70,7 +70,8 @@ def build(out: Path, *, epochs: int = 30, prune_epochs: int = 30, schedule=SCHED
                       "test_acc": accuracy(model, xte, yte), "seconds": time.perf_counter() - t0})
         log(f"pruned {ratio:g} of the filters ({scope} scope): filters kept "
             + ", ".join(f"{n} {k}" for n, k in kept.items())
-            + f"; test acc {before:.4f} -> {steps[-1]['test_acc']:.4f} after fine-tuning ({steps[-1]['seconds']:.1f} s)")
+            + f"; test acc {before:.4f} -> {steps[-1]['test_acc']:.4f} after fine-tuning"
+            f" ({steps[-1]['seconds']:.1f} s)")
     make_permanent(model)
     export_onnx(model, out / "pruned.onnx")
     np.savez(out / "calib.npz", x=xtr)
