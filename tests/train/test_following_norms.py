@@ -67,29 +67,33 @@ def test_bn_lookup_by_trace_and_by_module_order():
 
 def test_module_order_sees_through_masks():
     model = Untraceable()
-    prune_filters(model, 0.5, layers=["conv"])  # the conv now has a parametrization child
-    assert norms_after(model) == {"conv": ["bn"]}
-    assert not model.bn.weight.detach()[torch.as_tensor(prune_filters(model, 0.5, layers=["conv"])["conv"])].any()
+    dead = prune_filters(model, 0.5, layers=["conv"])["conv"]
+    assert len(dead) == 2 and not model.bn.weight.detach()[dead].any() and not model.bn.bias.detach()[dead].any()
+    assert norms_after(model) == {"conv": ["bn"]}   # the masked conv has a child module now, still a leaf
 
 
 def _bn_output(model, x):
     out = {}
     h = model.bn0.register_forward_hook(lambda _m, _i, o: out.setdefault("bn0", o.detach()))
     h1 = model.bn1.register_forward_hook(lambda _m, _i, o: out.setdefault("bn1", o.detach()))
+    h2 = model.head.register_forward_pre_hook(lambda _m, i: out.setdefault("add", i[0].detach()))
     model(x)
-    h.remove(), h1.remove()
+    h.remove(), h1.remove(), h2.remove()
     return out
 
 
 @settings(max_examples=15, deadline=None)
-@given(c=st.integers(2, 8), r=st.floats(0.1, 0.9), seed=st.integers(0, 999), train=st.booleans())
-def test_pruned_channels_are_exactly_zero_after_their_batchnorm(c, r, seed, train):
+@given(c=st.integers(2, 8), r=st.floats(0.1, 0.9), seed=st.integers(0, 999), train=st.booleans(),
+       tied=st.booleans(), scope=st.sampled_from(["layer", "global"]))
+def test_pruned_channels_are_exactly_zero_after_their_batchnorm(c, r, seed, train, tied, scope):
     torch.manual_seed(seed)
     model = Block(c)
     x = torch.randn(16, 1, 6, 6)
     y = torch.randint(0, 3, (16,))
     finetune(model, x, y, epochs=1, lr=1e-2, seed=seed, log=None)   # running stats and betas away from 0
-    pruned = prune_filters(model, r, layers=["stem", "c1"])
+    pruned = prune_filters(model, r, scope=scope, layers=["stem", "c1"], tie=[["stem", "c1"]] if tied else None)
+    if tied:
+        assert pruned["stem"] == pruned["c1"]
     finetune(model, x, y, epochs=2, lr=1e-2, seed=seed + 1, log=None)
     model.train(train)
     outs = _bn_output(model, x)
@@ -98,6 +102,8 @@ def test_pruned_channels_are_exactly_zero_after_their_batchnorm(c, r, seed, trai
         assert not outs[bn][:, dead].any()
         alive = [i for i in range(c) if i not in dead]
         assert outs[bn][:, alive].any()
+    if tied:
+        assert not outs["add"][:, pruned["stem"]].any()
     make_permanent(model)
     for layer, bn in (("stem", "bn0"), ("c1", "bn1")):
         norm = getattr(model, bn)
