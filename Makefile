@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-cnn demo-resnet demo-binary test test-slow fuzz bench real-models onnx-table clean
+.PHONY: install demo demo-cnn demo-resnet demo-prune demo-binary test test-slow fuzz bench real-models onnx-table clean
 
 install: $(STAMP)
 
@@ -26,6 +26,9 @@ demo-cnn: $(STAMP)
 
 demo-resnet: $(STAMP)
 	$(PY) examples/digits_resnet/run.py
+
+demo-prune: $(STAMP)
+	$(PY) examples/digits_pruned_cnn/run.py
 
 demo-binary: $(STAMP)
 	$(PY) examples/digits_binary/run.py
