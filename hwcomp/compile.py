@@ -34,6 +34,7 @@ from hwcomp.passes.weight_grid import has_quantizers
 from hwcomp.passes.streamline_transposes import to_channels_last
 from hwcomp.report.compile_report import compile_report
 from hwcomp.report.html_report import write_html_report
+from hwcomp.report.storage import onnx_float_parameters
 
 Progress = Callable[[str], None]
 
@@ -147,9 +148,10 @@ def fit_goal(device: str | None, max_util: float | None, target_fps: float | Non
                    target_fps, clock_mhz)
 
 
-def write_design(hw: Graph, root: Path, model: str, options: dict,
-                 device: str = DEFAULT_DEVICE) -> tuple[DesignFile, dict]:
-    """The one back end: build the design for options["clock_mhz"], write its Verilog, describe its top."""
+def write_design(hw: Graph, root: Path, model: str, options: dict, float_params: int,
+                 device: str = DEFAULT_DEVICE, original: Graph | None = None) -> tuple[DesignFile, dict]:
+    """The one back end: build the design for options["clock_mhz"], write its Verilog, describe its top.
+    `float_params` and `original` (the float graph) are what the storage report compares with."""
     design = build_design(hw, clock_mhz=options["clock_mhz"])
     files = write_verilog(design, root / "rtl")
     hw_in, hw_out = region_io(hw, hardware_region(hw))
@@ -161,7 +163,7 @@ def write_design(hw: Graph, root: Path, model: str, options: dict,
         out_elems=design.out_elems, out_pixels=design.out_pixels, out_lanes=o.lanes, out_width=o.width,
         out_signed=o.signed, out_beats=design.out_beats, m_tdata_width=design.m_tdata_width,
         expected_ii_cycles=design.expected_ii)
-    return info, compile_report(hw, design, model, options, device)
+    return info, compile_report(hw, design, model, options, float_params, device, original)
 
 
 def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np.ndarray | None = None,
@@ -238,7 +240,7 @@ def _write_build(model: Path, out_dir: Path, g: Graph, hw: Graph, options: dict,
         (tmp / "ir").mkdir()
         save_graph(g, tmp / "ir" / "float")
         save_graph(hw, tmp / "ir" / "hw")
-        info, report = write_design(hw, tmp, model.name, options, options["device"])
+        info, report = write_design(hw, tmp, model.name, options, onnx_float_parameters(model), options["device"], g)
         info.write(tmp / "design.json")
         (tmp / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
         write_html_report(tmp)

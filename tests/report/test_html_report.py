@@ -12,6 +12,7 @@ import pytest
 from hwcomp.devices import device
 from hwcomp.errors import HwcompError
 from hwcomp.outdir import read_manifest
+from hwcomp.report.html_format import ratio
 from hwcomp.report.html_report import refresh_html_report, render_report, write_html_report
 from report_inputs import estimate, sim_result, synthesized
 
@@ -58,7 +59,12 @@ def test_folding_and_storage_tables_hold_each_layer(report):
         assert cells[:7] == [f"{l['rows']}\u00d7{l['cols']}", str(l["pe"]), str(l["simd"]), str(l["nf"]),
                              str(l["sf"]), f"{l['cycles']:,}", f"{l['ideal_cycles']:,g}"]
         assert f"{l['weight_bits']:,}" in store and f"{l['float_weight_bits']:,}" in store
-    assert f"{report['totals']['compression_vs_float32']:g}\u00d7" in store
+    st = report["storage"]
+    assert f"{st['total_bits']:,}" in store and f"{st['huffman_total_bits']:,}" in store
+    assert ratio(st["ratio"]) in store and ratio(st["huffman_ratio"]) in store
+    for e in st["per_layer"]:
+        assert re.search(rf"<tr><td>{re.escape(e['name'] or e['module'])}</td>.*?<td class=\"r\">"
+                         rf"{e['total_bits']:,}</td>", store), e["module"]
 
 
 def test_pipeline_table_lists_every_stage_with_its_cycles(report):

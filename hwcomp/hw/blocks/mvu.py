@@ -26,7 +26,7 @@ from hwcomp.ops.quantizers import MultiThreshold
 from hwcomp.ops.shape import Flatten
 from hwcomp.ops.window import SlidingWindow
 
-from .base import Bits, Block, Hdl, Knob, MemFile, MemoryImage, lane_options, register
+from .base import Bits, Block, Constant, Hdl, Knob, MemFile, MemoryImage, lane_options, register
 from .feature_maps import pixels
 
 # Cycles from the input handshake of a vector's last step to the handshake of
@@ -445,6 +445,21 @@ class MvuBlock(Block):
         images = (weight_image(unit, name), bias_image(unit, name))
         images += (threshold_image(unit, name),) if unit.thresholds is not None else ()
         return images + ((shift_image(unit, name),) if unit.row_shifts is not None else ())
+
+    @classmethod
+    def constants(cls, unit: MVULayer) -> tuple[Constant, ...]:
+        """The requantization's one shift (a shift ROM replaces it when the rows have their own)
+        in [0, ACC_W], its saturation bounds (output codes), a threshold unit's first code."""
+        if unit.xnor:
+            return ()
+        out = ()
+        if unit.requant:
+            if unit.row_shifts is None:
+                out += (Constant("SHIFT", unit.acc_width.bit_length(), "shifts"),)
+            out += (Constant("OUT_MIN", unit.out_width, "thresholds"), Constant("OUT_MAX", unit.out_width, "thresholds"))
+        if unit.thresholds is not None:
+            out += (Constant("OUT_BASE", unit.out_width, "thresholds"),)
+        return out
 
     @classmethod
     def summary(cls, unit) -> str:
