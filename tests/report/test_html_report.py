@@ -137,11 +137,16 @@ def test_resources_json_utilization_without_a_known_device(report):
     assert "12.5%" in res and "1250" not in res and "Fmax" not in res
 
 
-def test_storage_section_when_the_report_has_one(report):
+def test_storage_numbers_come_from_the_storage_section(report):
     rep = copy.deepcopy(report)
-    rep["storage"] = {"total_bits": 1000, "float32_bits": 32000, "ratio": 32.0}
-    store = section(render_report(rep), "storage")
-    assert "total bits" in store and "32,000" in store
+    rep["storage"].update(total_bits=1000, float32_bits=32000, ratio=32.0, huffman_ratio=40.5)
+    page = render_report(rep)
+    store = section(page, "storage")
+    assert "total bits" in store and "32,000 (32 \u00d7 1,000 parameters)" in store
+    assert "32\u00d7" in store and "40.5\u00d7" in store
+    assert "32\u00d7 smaller than float32 (40.5\u00d7 Huffman-coded)" in section(page, "summary")
+    old = {k: v for k, v in report.items() if k != "storage"}   # a report.json from before it
+    assert "Storage report" not in section(render_report(old), "storage")
 
 
 def test_same_input_same_bytes_in_another_process(build):
