@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -30,6 +30,7 @@ from hwcomp.passes.lowbit import lowbit
 from hwcomp.passes.base import run_to_fixed_point
 from hwcomp.passes.integerize import integerize
 from hwcomp.passes.quantize import QuantConfig, quantize
+from hwcomp.passes.share_weights import check_share_bits, check_shared, share_weights as shared_graph
 from hwcomp.passes.weight_grid import has_quantizers
 from hwcomp.passes.streamline_transposes import to_channels_last
 from hwcomp.report.compile_report import compile_report
@@ -172,15 +173,19 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
                   progress: Progress | None = None,
                   max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS,
                   device: str | None = None, max_util: float | None = None,
-                  target_fps: float | None = None, clock_mhz: float = DEFAULT_CLOCK_MHZ) -> CompileResult:
+                  target_fps: float | None = None, clock_mhz: float = DEFAULT_CLOCK_MHZ,
+                  share_weights: int | None = None) -> CompileResult:
     """max_tensor_elems bounds every tensor (weights, folded constants, intermediates, the
     sliding windows hwcomp makes); a model needing more is refused before allocating it.
     `device` (hwcomp/devices.py; default xc7z020) is what report.json's resource estimate is
     against. Given (and no target_ii or pe_simd), the folding is the fastest whose estimate
     stays within `max_util` (default 0.8) of it; with `target_fps`, the fewest lanes that
     reach it at `clock_mhz` (hw/fit.py). clock_mhz is also the clock target the units are
-    pipelined for (hw/pipeline.py)."""
+    pipelined for (hw/pipeline.py). `share_weights` K limits each layer's weights to 2^K
+    values (passes/share_weights.py: k-means on a float model, one weight format per layer)."""
     say = progress or (lambda _msg: None)
+    if share_weights is not None:
+        check_share_bits(share_weights)
     if not (isinstance(clock_mhz, (int, float)) and 1 <= clock_mhz <= 1000):
         raise HwcompError(f"clock target {clock_mhz!r} MHz: supported 1 to 1000 MHz")
     fit = fit_goal(device, max_util, target_fps, clock_mhz, target_ii, pe_simd)
@@ -201,6 +206,9 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd, fit, say)
         options = {"bits": "from the model", "quantization": "the model's own quantizers", "target_ii": target_ii,
                    "fold": _fold_option(pe_simd), **folding_options}
+        if share_weights is not None:
+            check_shared(hw, share_weights, str(model))
+            options["share_weights"] = share_weights
         return _write_build(model, out_dir, g, hw, options, say)
     check_hardware_support(channels_last, str(model))
     if calib is None:
@@ -218,11 +226,19 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
             f"layers {edges}, {len(x)} calibration samples)")
     else:
         say(f"quantizing ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, {len(x)} calibration samples)")
-    hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd, fit, say)
+    shared = g
+    if share_weights is not None:
+        say(f"sharing weights: at most {1 << share_weights} values per layer (k-means), one weight format per layer")
+        shared, cfg = shared_graph(g, share_weights), replace(cfg, per_channel=False)
+    hw = hardware_pipeline(shared, x, cfg, target_ii, pe_simd, fit, say)
+    if share_weights is not None:
+        check_shared(hw, share_weights, str(model))
     options = {"bits": cfg.spec, "quantization": "low-bit" if cfg.low_bit else "fixed point",
                "target_ii": target_ii, "fold": _fold_option(pe_simd), **folding_options}
     if cfg.low_bit:
         options["edge_bits"] = cfg.edge_bits
+    if share_weights is not None:
+        options["share_weights"] = share_weights
     return _write_build(model, out_dir, g, hw, options, say)
 
 
