@@ -207,7 +207,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         options = {"bits": "from the model", "quantization": "the model's own quantizers", "target_ii": target_ii,
                    "fold": _fold_option(pe_simd), **folding_options}
         if share_weights is not None:
-            check_shared(hw, share_weights, str(model))
+            _mark_shared(hw, share_weights, str(model))
             options["share_weights"] = share_weights
         return _write_build(model, out_dir, g, hw, options, say)
     check_hardware_support(channels_last, str(model))
@@ -232,7 +232,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         shared, cfg = shared_graph(g, share_weights), replace(cfg, per_channel=False)
     hw = hardware_pipeline(shared, x, cfg, target_ii, pe_simd, fit, say)
     if share_weights is not None:
-        check_shared(hw, share_weights, str(model))
+        _mark_shared(hw, share_weights, str(model))
     options = {"bits": cfg.spec, "quantization": "low-bit" if cfg.low_bit else "fixed point",
                "target_ii": target_ii, "fold": _fold_option(pe_simd), **folding_options}
     if cfg.low_bit:
@@ -240,6 +240,12 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     if share_weights is not None:
         options["share_weights"] = share_weights
     return _write_build(model, out_dir, g, hw, options, say)
+
+
+def _mark_shared(hw: Graph, bits: int, source: str) -> None:
+    """Every layer within 2^bits codes; the builder then gives the units a codebook."""
+    check_shared(hw, bits, source)
+    hw.meta["share_weights"] = bits
 
 
 def _fold_option(pe_simd):

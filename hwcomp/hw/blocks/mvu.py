@@ -155,6 +155,8 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
     # A degenerate layer (all-zero inputs or weights) has a narrow accumulator with many
     # fractional bits; the unit rounds in ACC_W + 1 bits, so widen it to hold the shift.
     acc_width = max(a["acc_dtype"].width, a["shift"]) if a["requant"] else a["acc_dtype"].width
+    if not (xnor or bipolar):
+        modes["codebook"] = weight_codebook(wp, weight_width, graph.meta.get("share_weights"))
     return MVULayer(
         name=name, rows=rows, cols=cols, pe=pe, simd=simd,
         in_width=xt.width, in_signed=xt.signed, weight_width=weight_width,
@@ -182,6 +184,20 @@ def shift_file(name: str) -> str:
     return f"{name}_shift.mem"
 
 
+def codebook_file(name: str) -> str:
+    return f"{name}_codebook.mem"
+
+
+def weight_codebook(weights: np.ndarray, weight_width: int, share_bits: int | None) -> np.ndarray | None:
+    """The codebook of a unit with shared weights: its distinct padded weights (padding's
+    zeros included), when --share-weights is on and indices are narrower than the weights."""
+    if share_bits is None:
+        return None
+    values = np.unique(np.asarray(weights, dtype=np.int64))
+    index_width = max(1, (len(values) - 1).bit_length())
+    return values if len(values) <= 1 << share_bits and index_width < weight_width else None
+
+
 def folded_rows(layer, values: np.ndarray) -> np.ndarray:
     """[rows_p, cols_p] -> [NF*SF, PE*SIMD]: line nf*SF+sf holds W[nf*PE+p, sf*SIMD+s] at p*SIMD+s."""
     w = np.asarray(values, dtype=np.int64).reshape(layer.nf, layer.pe, layer.sf, layer.simd)
@@ -199,9 +215,20 @@ def clamped_thresholds(layer: MVULayer) -> np.ndarray:
 
 
 def weight_image(layer: MVULayer, name: str) -> MemoryImage:
+    """The weight ROM: the weights, or with a codebook each weight's index into it."""
     if layer.xnor:
         return MemoryImage(weight_file(name), ((xnor_weight_rows(xnor_layer(layer)), 1),))
+    if layer.codebook is not None:
+        index = np.searchsorted(np.asarray(layer.codebook, np.int64), np.asarray(layer.weights, np.int64))
+        return MemoryImage(weight_file(name), ((folded_rows(layer, index), layer.codebook_width),), role="indices")
     return MemoryImage(weight_file(name), ((folded_rows(layer, layer.weights), layer.weight_width),))
+
+
+def codebook_image(layer: MVULayer, name: str) -> MemoryImage:
+    """2^CB_W lines: line i the weight of index i; the lines past the codebook hold 0."""
+    cb = np.zeros(1 << layer.codebook_width, dtype=np.int64)
+    cb[: len(layer.codebook)] = layer.codebook
+    return MemoryImage(codebook_file(name), ((cb[:, None], layer.weight_width),), role="codebook")
 
 
 def bias_image(layer: MVULayer, name: str) -> MemoryImage:
@@ -262,6 +289,8 @@ def check_layer(layer: MVULayer) -> None:
         fail("in_fifo_depth must be >= 2 for full rate")
     if layer.row_shifts is not None:
         _check_row_shifts(layer, fail)
+    if layer.codebook is not None:
+        _check_codebook(layer, fail)
     if layer.thresholds is not None:
         _check_thresholds(layer, fail)
         return
@@ -279,6 +308,22 @@ def check_layer(layer: MVULayer) -> None:
     r_lo, r_hi = int_range(layer.acc_width + 1, True)
     if layer.out_min > r_hi or layer.out_max < r_lo:
         fail("saturation bounds lie outside every reachable value")
+
+
+def _check_codebook(layer: MVULayer, fail) -> None:
+    """Sorted distinct weights of the unit's type, 2 to 256 of them, holding every weight."""
+    cb = np.asarray(layer.codebook)
+    if cb.ndim != 1 or not np.issubdtype(cb.dtype, np.integer) or not 2 <= cb.size <= 256:
+        fail(f"codebook must be 2 to 256 integers, got {cb.dtype} {cb.shape}")
+    if layer.weight_bipolar:
+        fail("bipolar weights have no codebook")
+    if (np.diff(cb) <= 0).any():
+        fail("codebook must be sorted and distinct")
+    w_lo, w_hi = int_range(layer.weight_width, True)
+    if cb.min() < w_lo or cb.max() > w_hi:
+        fail(f"codebook values outside int{layer.weight_width}")
+    if not np.isin(np.asarray(layer.weights), cb).all():
+        fail("a weight is not in the codebook")
 
 
 def _check_row_shifts(layer: MVULayer, fail) -> None:
@@ -341,6 +386,8 @@ def mvu_parameters(layer: MVULayer) -> tuple:
         params += (("THRESH_K", layer.thresh_k), ("OUT_BASE", int(layer.out_base)))
     if layer.row_shifts is not None:
         params += (("ROW_SHIFT_W", layer.row_shift_width),)
+    if layer.codebook is not None:
+        params += (("CB_W", layer.codebook_width),)
     return params + layer.pipeline.parameters()
 
 
@@ -436,6 +483,8 @@ class MvuBlock(Block):
             files.append(("THRESH_FILE", MemFile(thresh_file(name))))
         if unit.row_shifts is not None:
             files.append(("SHIFT_FILE", MemFile(shift_file(name))))
+        if unit.codebook is not None:
+            files.append(("CODEBOOK_FILE", MemFile(codebook_file(name))))
         return Hdl("hwcomp_mvu", MVU_SOURCES + MVU_TREE_SOURCES + ("hwcomp_mvu.v",), mvu_parameters(unit) + tuple(files))
 
     @classmethod
@@ -444,6 +493,7 @@ class MvuBlock(Block):
             return (weight_image(unit, name),) + ((threshold_image(unit, name),) if unit.thresholds is not None else ())
         images = (weight_image(unit, name), bias_image(unit, name))
         images += (threshold_image(unit, name),) if unit.thresholds is not None else ()
+        images += (codebook_image(unit, name),) if unit.codebook is not None else ()
         return images + ((shift_image(unit, name),) if unit.row_shifts is not None else ())
 
     @classmethod
@@ -470,6 +520,8 @@ class MvuBlock(Block):
             kind = f"{layer.thresh_k} thresholds"
         if layer.weight_bipolar:
             kind = f"bipolar weights, {kind}"
+        if layer.codebook is not None:
+            kind = f"{len(layer.codebook)} shared weights ({layer.codebook_width}-bit indices), {kind}"
         if layer.xnor:
             kind = "XNOR-popcount, " + ("threshold out" if layer.thresholds is not None else "popcount out")
         return (f"{layer.rows}x{layer.cols} (padded {layer.rows_p}x{layer.cols_p}), "
