@@ -15,10 +15,13 @@ layer: weight = codebook[index] in every row.
 Clustering: 1-D k-means (Lloyd) with linear initialization, 2^K centroids
 evenly spaced over [min, max] of the layer's weights (Deep Compression found it
 best: it keeps the rare large weights), run until no weight changes cluster.
-Deterministic: no random choice. Pruned weights stay pruned: a layer with
-exact zeros clusters its non-zeros into 2^K - 1 values and keeps 0 as the
-last. A layer already holding at most 2^K distinct values is left exactly as
-it is (a model trained with weight sharing, a binary layer).
+Deterministic: no random choice. Zero is always one of the 2^K values: the
+initial centroid nearest 0 is pinned there and never moves. Pruned weights
+so stay pruned (their nearest value is 0 itself), weights nearest 0 join them,
+and the unit's padding (zero weights in padded rows and columns) needs no
+codebook entry of its own. A layer already holding at most 2^K distinct
+values is left exactly as it is (a model trained with weight sharing, a binary
+layer).
 
 A model with its own quantizers fixes its codes itself; `check_shared` then
 only verifies, on the integer graph, that every layer holds at most 2^K codes.
@@ -42,12 +45,19 @@ def check_share_bits(bits) -> None:
         raise HwcompError(f"--share-weights {bits!r}: supported K = {lo}..{hi} (2^K values per layer)")
 
 
-def kmeans_1d(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def kmeans_1d(values: np.ndarray, k: int, pin_zero: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's k-means of 1-D values from k centroids spaced evenly over [min, max]:
-    (centroids, index of each value's centroid). A cluster left empty keeps its
-    centroid; centroids stay sorted, so a value's nearest is found by bisection."""
+    (centroids, index of each value's centroid). With pin_zero the initial centroid
+    nearest 0 is 0 and stays 0. A cluster left empty keeps its centroid; centroids
+    stay sorted, so a value's nearest is found by bisection."""
     v = np.asarray(values, dtype=np.float64).reshape(-1)
     c = np.linspace(v.min(), v.max(), k) if v.size else np.zeros(k)
+    pinned = np.zeros(k, dtype=bool)
+    if pin_zero:
+        pinned[np.abs(c).argmin()] = True
+        c = np.where(pinned, 0.0, c)
+        order = np.argsort(c, kind="stable")
+        c, pinned = c[order], pinned[order]
     idx = None
     for _ in range(MAX_ITERATIONS):
         mid = (c[1:] + c[:-1]) / 2
@@ -57,24 +67,18 @@ def kmeans_1d(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         idx = new
         sums = np.bincount(idx, weights=v, minlength=k)
         counts = np.bincount(idx, minlength=k)
-        c = np.where(counts > 0, sums / np.maximum(counts, 1), c)
+        c = np.where((counts > 0) & ~pinned, sums / np.maximum(counts, 1), c)
     return c, idx
 
 
 def shared_values(w: np.ndarray, bits: int) -> np.ndarray | None:
-    """w with its values clustered to at most 2^bits (zeros kept zero), same shape and
-    dtype; None when w already holds at most 2^bits distinct values."""
+    """w with its values clustered to at most 2^bits, 0 among them (zeros kept zero), same
+    shape and dtype; None when w already holds at most 2^bits distinct values."""
     w = np.asarray(w)
-    k = 1 << bits
-    if np.unique(w).size <= k:
+    if np.unique(w).size <= 1 << bits:
         return None
-    zero = w == 0
-    nz = w[~zero].astype(np.float64)
-    kk = k - 1 if zero.any() else k
-    centroids, idx = kmeans_1d(nz, kk)
-    out = np.zeros(w.shape, dtype=np.float64)
-    out[~zero] = centroids[idx]
-    return out.astype(w.dtype)
+    centroids, idx = kmeans_1d(w, 1 << bits, pin_zero=True)
+    return centroids[idx].reshape(w.shape).astype(w.dtype)
 
 
 def share_weights(graph: Graph, bits: int) -> Graph:

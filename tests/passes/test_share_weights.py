@@ -14,8 +14,16 @@ from inline_models import mlp, residual_cnn
 
 def test_kmeans_by_hand():
     # linear initialization over [0, 10]: 0, 5, 10; Lloyd converges to the three groups' means
-    c, idx = kmeans_1d(np.array([0.0, 1.0, 2.0, 9.0, 10.0, 4.0, 6.0]), 3)
+    v = np.array([0.0, 1.0, 2.0, 9.0, 10.0, 4.0, 6.0])
+    c, idx = kmeans_1d(v, 3)
     assert np.allclose(c, [1.0, 5.0, 9.5]) and idx.tolist() == [0, 0, 0, 2, 2, 1, 1]
+    # over [1, 10]: 1, 5.5, 10 go to the means 2, 5, 9.5; with zero pinned, 1 becomes 0 and stays,
+    # so 3 joins 4 and 6
+    v = np.array([1.0, 2.0, 3.0, 9.0, 10.0, 4.0, 6.0])
+    c, idx = kmeans_1d(v, 3)
+    assert np.allclose(c, [2.0, 5.0, 9.5]) and idx.tolist() == [0, 0, 0, 2, 2, 1, 1]
+    c, idx = kmeans_1d(v, 3, pin_zero=True)
+    assert np.allclose(c, [0.0, 13 / 3, 9.5]) and idx.tolist() == [0, 0, 1, 2, 2, 1, 1]
 
 
 @settings(max_examples=100, deadline=None)
@@ -29,13 +37,13 @@ def test_shared_layer_holds_2k_values_keeps_zeros_and_is_a_lloyd_fixed_point(bit
         assert s is None
         return
     assert s.shape == w.shape and s.dtype == w.dtype
-    assert np.unique(s).size <= 1 << bits
-    assert np.array_equal(s == 0, w == 0)        # pruned weights stay pruned, nothing else becomes 0
-    # every weight sits on its nearest value, and each value is the mean of its weights
-    values = np.unique(s[w != 0])
-    nearest = values[np.abs(w[w != 0, None].astype(np.float64) - values[None]).argmin(axis=1)]
-    assert np.allclose(nearest, s[w != 0])
-    for v in values:
+    assert np.unique(np.append(s, 0)).size <= 1 << bits      # 0 is one of the 2^K values
+    assert (s[w == 0] == 0).all()                            # pruned weights stay pruned
+    # every weight sits on its nearest value (0 included), and each other value is the mean of its weights
+    values = np.unique(np.append(s, 0)).astype(np.float64)
+    dist = np.abs(w[:, None].astype(np.float64) - values[None]).min(axis=1)
+    assert (np.abs(w.astype(np.float64) - s) <= dist + 1e-6).all()
+    for v in values[values != 0]:
         assert np.isclose(w[s == v].astype(np.float64).mean(), v, rtol=1e-5, atol=1e-6)
     assert np.array_equal(shared_values(w, bits), s)   # deterministic
 

@@ -190,12 +190,13 @@ def codebook_file(name: str) -> str:
 
 def weight_codebook(weights: np.ndarray, weight_width: int, share_bits: int | None) -> np.ndarray | None:
     """The codebook of a unit with shared weights: its distinct padded weights (padding's
-    zeros included), when --share-weights is on and indices are narrower than the weights."""
+    zeros included: shared layers hold 0 already, unless kept as they came), when
+    --share-weights is on and the indices are narrower than the weights."""
     if share_bits is None:
         return None
     values = np.unique(np.asarray(weights, dtype=np.int64))
     index_width = max(1, (len(values) - 1).bit_length())
-    return values if len(values) <= 1 << share_bits and index_width < weight_width else None
+    return values if len(values) >= 2 and index_width < weight_width else None
 
 
 def folded_rows(layer, values: np.ndarray) -> np.ndarray:
