@@ -152,3 +152,34 @@ def test_float_parameters_of_the_onnx_model(tmp_path):
     path = tmp_path / "m.onnx"
     onnx.save(helper.make_model(g, ir_version=10), path)
     assert onnx_float_parameters(path) == 72 + 4 + 16 + 3
+
+
+def test_shared_layer_stores_indices_and_its_codebook():
+    # 3 rows x 5 cols of 8-bit weights from 5 values (0 included) at PE 2, SIMD 2: the ROM
+    # holds 4 x 6 three-bit indices, the codebook 2^3 eight-bit lines (three of them unused).
+    from dataclasses import replace
+
+    from hwcomp.hw.blocks.mvu import check_layer, codebook_image, mvu_parameters, weight_image
+
+    cb = np.array([-100, -3, 0, 7, 90])
+    w = cb[np.arange(15).reshape(3, 5) % 5]
+    plain = make_dense_layer("l", w, [1, 2, 3], pe=2, simd=2, weight_width=8, acc_width=16)
+    layer = replace(plain, codebook=cb)
+    check_layer(layer)
+    assert layer.codebook_width == 3
+    assert dict(mvu_parameters(layer))["CB_W"] == 3 and "CB_W" not in dict(mvu_parameters(plain))
+    index = weight_image(layer, "l").fields[0][0]
+    assert np.array_equal(cb[index], weight_image(plain, "l").fields[0][0])   # weight = codebook[index]
+    assert codebook_image(layer, "l").fields[0][0].ravel().tolist() == [-100, -3, 0, 7, 90, 0, 0, 0]
+    e = stage_storage(Stage("mvu0", layer, ("a",), ("b",)))
+    assert e["bits"] == {"weights": 0, "indices": 4 * 6 * 3, "codebook": 8 * 8, "pointers": 0, "bias": 4 * 16,
+                         "thresholds": 0, "shifts": 0}
+    coded = huffman_size(index, 3)
+    assert e["huffman"]["indices"] == {"data_bits": coded.data_bits, "table_bits": coded.table_bits}
+    assert e["huffman"]["weights"] == {"data_bits": 0, "table_bits": 0}
+    import pytest
+    for bad, msg in ((np.array([-100, 0, 7, 90]), "a weight is not in the codebook"),
+                     (np.array([0, -3, 7, 90, -100]), "sorted and distinct"),
+                     (np.array([-300, -100, -3, 0, 7, 90]), "outside int8")):
+        with pytest.raises(ValueError, match=msg):
+            check_layer(replace(plain, codebook=bad))
