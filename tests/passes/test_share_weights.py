@@ -90,3 +90,9 @@ def test_compiled_layers_hold_at_most_2k_codes(tmp_path, bits):
 def test_bad_k_is_refused(tmp_path, bad):
     with pytest.raises(HwcompError, match="--share-weights .*supported K = 1..8"):
         compile_model(mlp(tmp_path, [4, 3]), tmp_path / "b", calib=np.zeros((2, 4), np.float32), share_weights=bad)
+
+
+def test_low_bit_quantization_is_refused(tmp_path):
+    with pytest.raises(HwcompError, match="--share-weights with --bits w4a4: low-bit grids"):
+        compile_model(mlp(tmp_path, [4, 3]), tmp_path / "b", calib=np.zeros((2, 4), np.float32), bits="w4a4",
+                      share_weights=4)
