@@ -213,8 +213,8 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     check_hardware_support(channels_last, str(model))
     if share_weights is not None and cfg.low_bit:
         raise HwcompError(f"--share-weights with --bits {cfg.spec}: low-bit grids give every row its own scale, "
-                          "so a layer's codes are not one codebook; supported: fixed point (--bits with weights or activations "
-                          "above 4 bits, default w8a8) or a quantized model")
+                          "so a layer's codes are not one codebook; supported: fixed point (--bits with weights "
+                          "or activations above 4 bits, default w8a8) or a quantized model")
     if calib is None:
         warnings.warn("no calibration data (--calib): activation ranges come from random normal inputs; "
                       "accuracy may suffer", stacklevel=2)
