@@ -111,9 +111,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--clock", type=float, default=100.0, metavar="MHZ",   # range checked by compile_model
                    help="clock target in MHz: the units are pipelined for it, and --target-fps counts in it "
                         "(default 100)")
+    c.add_argument("--prune-structured", type=float, metavar="RATIO",   # range checked by compile_model
+                   help="remove this share (0 <= RATIO < 1) of the channels and neurons with the smallest L1 "
+                        "norm before quantization (dead channels are always removed)")
+    c.add_argument("--prune-scope", choices=["layer", "global"], default="layer",
+                   help="--prune-structured per layer (default) or ranked across all layers")
     c.add_argument("--share-weights", type=int, metavar="K",   # range checked by compile_model
-                   help="weight sharing: at most 2^K values per layer (k-means, linear initialization, one "
-                        "weight format per layer; a layer already within 2^K values is kept as is), K = 1..8")
+                   help="weight sharing: at most 2^K non-zero values per layer (k-means, linear initialization, "
+                        "one weight format per layer; a layer already within 2^K is kept as is), K = 1..8")
     c.add_argument("--max-tensor-elems", type=_count, metavar="N",
                    help="refuse, before allocating it, any tensor (weight, folded constant, intermediate) of "
                         "more than N elements (default 2^28)")
@@ -165,6 +170,7 @@ def _compile(args) -> int:
     res = compile_model(args.model, args.output, calib=args.calib, bits=args.bits, target_ii=args.ii,
                         pe_simd=args.fold, input_shape=args.input_shape, progress=_say, device=args.device,
                         max_util=args.max_util, target_fps=args.target_fps, clock_mhz=args.clock,
+                        prune_structured=args.prune_structured, prune_scope=args.prune_scope,
                         share_weights=args.share_weights, **_limits(args))
     print(format_compile_report(res.report))
     print(format_resources(res.report))

@@ -29,6 +29,7 @@ from hwcomp.passes.lower import lower_to_hardware
 from hwcomp.passes.lowbit import lowbit
 from hwcomp.passes.base import run_to_fixed_point
 from hwcomp.passes.integerize import integerize
+from hwcomp.passes.prune_channels import check_prune_options, prune_channels
 from hwcomp.passes.quantize import QuantConfig, quantize
 from hwcomp.passes.share_weights import check_share_bits, check_shared, share_weights as shared_graph
 from hwcomp.passes.weight_grid import has_quantizers
@@ -90,8 +91,11 @@ def shape_batch(graph: Graph, x: np.ndarray, source: str) -> np.ndarray:
     return x
 
 
-def float_pipeline(model: Path, input_shape=None, max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS) -> Graph:
-    return canonicalize(load_onnx(model, input_shape, max_tensor_elems))
+def float_pipeline(model: Path, input_shape=None, max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS,
+                   prune_structured: float | None = None, prune_scope: str = "layer") -> Graph:
+    """The canonical float graph, its dead channels removed (and, with prune_structured, that share of
+    the L1-smallest filters and neurons: passes/prune_channels)."""
+    return prune_channels(canonicalize(load_onnx(model, input_shape, max_tensor_elems)), prune_structured, prune_scope)
 
 
 def check_tensor_sizes(g: Graph, max_tensor_elems: int) -> None:
@@ -174,6 +178,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
                   max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS,
                   device: str | None = None, max_util: float | None = None,
                   target_fps: float | None = None, clock_mhz: float = DEFAULT_CLOCK_MHZ,
+                  prune_structured: float | None = None, prune_scope: str = "layer",
                   share_weights: int | None = None) -> CompileResult:
     """max_tensor_elems bounds every tensor (weights, folded constants, intermediates, the
     sliding windows hwcomp makes); a model needing more is refused before allocating it.
@@ -181,9 +186,12 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     against. Given (and no target_ii or pe_simd), the folding is the fastest whose estimate
     stays within `max_util` (default 0.8) of it; with `target_fps`, the fewest lanes that
     reach it at `clock_mhz` (hw/fit.py). clock_mhz is also the clock target the units are
-    pipelined for (hw/pipeline.py). `share_weights` K limits each layer's weights to 2^K
-    values (passes/share_weights.py: k-means on a float model, one weight format per layer)."""
+    pipelined for (hw/pipeline.py). prune_structured removes that share of the channels by
+    L1 norm, per layer or global (prune_scope), before quantization (passes/prune_channels).
+    `share_weights` K limits each layer's weights to 2^K values (passes/share_weights.py:
+    k-means on a float model, one weight format per layer)."""
     say = progress or (lambda _msg: None)
+    check_prune_options(prune_structured, prune_scope)
     if share_weights is not None:
         check_share_bits(share_weights)
     if not (isinstance(clock_mhz, (int, float)) and 1 <= clock_mhz <= 1000):
@@ -195,7 +203,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     model, out_dir = Path(model), Path(out_dir)
     cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
     say(f"importing {model}")
-    g = float_pipeline(model, input_shape, max_tensor_elems)
+    g = float_pipeline(model, input_shape, max_tensor_elems, prune_structured, prune_scope)
     if len(g.inputs) != 1:
         raise HwcompError(f"{model}: the model has {len(g.inputs)} inputs ({', '.join(map(repr, g.inputs)) or 'none'}); "
                           "supported: one input, the stream the accelerator reads")
@@ -232,7 +240,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         say(f"quantizing ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, {len(x)} calibration samples)")
     shared = g
     if share_weights is not None:
-        say(f"sharing weights: at most {1 << share_weights} values per layer (k-means), one weight format per layer")
+        say(f"sharing weights: at most {1 << share_weights} non-zero values per layer (k-means), one weight format per layer")
         shared, cfg = shared_graph(g, share_weights), replace(cfg, per_channel=False)
     hw = hardware_pipeline(shared, x, cfg, target_ii, pe_simd, fit, say)
     if share_weights is not None:

@@ -1,4 +1,4 @@
-"""Weight sharing (Deep Compression): each layer's weights limited to 2^K values.
+"""Weight sharing (Deep Compression): each layer's non-zero weights limited to 2^K values.
 
 Where it happens, and why. The hardware holds integer codes, and a codebook of
 2^K codes can only stand for 2^K real weights if every row of the layer reads
@@ -6,22 +6,22 @@ its codes on the same binary point. Post-training fixed point gives each
 output row its own weight format (a per-row shift, docs/numerics.md), so the
 same real value becomes a different code in each row. Sharing therefore runs
 on the float graph, before quantization: each layer's float weights are
-clustered to at most 2^K values, and the quantizer then gives such layers one
-format for the whole layer (`QuantConfig(per_channel=False)`), which maps the
-at most 2^K floats onto at most 2^K codes (rounding can only merge them). The
+clustered to at most 2^K non-zero values, and the quantizer then gives such
+layers one format for the whole layer (`QuantConfig(per_channel=False)`), which
+maps them onto at most 2^K non-zero codes (rounding can only merge them). The
 integer graph the executor runs is then the exact reference of the shared
 layer: weight = codebook[index] in every row.
 
 Clustering: 1-D k-means (Lloyd) with linear initialization, 2^K centroids
 evenly spaced over [min, max] of the layer's weights (Deep Compression found it
 best: it keeps the rare large weights), run until no weight changes cluster.
-Deterministic: no random choice. Zero is always one of the 2^K values: the
-initial centroid nearest 0 is pinned there and never moves. Pruned weights
-so stay pruned (their nearest value is 0 itself), weights nearest 0 join them,
-and the unit's padding (zero weights in padded rows and columns) needs no
-codebook entry of its own. A layer already holding at most 2^K distinct
-values is left exactly as it is (a model trained with weight sharing, a binary
-layer).
+Deterministic: no random choice. Zero is not one of the 2^K values, as in
+Deep Compression and hwcomp.train: pruned weights stay exactly zero and are
+not clustered (a sparse unit does not store them); only the non-zero weights
+are. A layer whose non-zero weights already hold at most 2^K distinct values
+is left exactly as it is (a model trained with weight sharing, a binary
+layer). A dense unit's codebook holds 0 besides when the layer or its padding
+has zeros, so its indices may take one bit more than K.
 
 A model with its own quantizers fixes its codes itself; `check_shared` then
 only verifies, on the integer graph, that every layer holds at most 2^K codes.
@@ -45,19 +45,12 @@ def check_share_bits(bits) -> None:
         raise HwcompError(f"--share-weights {bits!r}: supported K = {lo}..{hi} (2^K values per layer)")
 
 
-def kmeans_1d(values: np.ndarray, k: int, pin_zero: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def kmeans_1d(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's k-means of 1-D values from k centroids spaced evenly over [min, max]:
-    (centroids, index of each value's centroid). With pin_zero the initial centroid
-    nearest 0 is 0 and stays 0. A cluster left empty keeps its centroid; centroids
-    stay sorted, so a value's nearest is found by bisection."""
+    (centroids, index of each value's centroid). A cluster left empty keeps its
+    centroid; centroids stay sorted, so a value's nearest is found by bisection."""
     v = np.asarray(values, dtype=np.float64).reshape(-1)
     c = np.linspace(v.min(), v.max(), k) if v.size else np.zeros(k)
-    pinned = np.zeros(k, dtype=bool)
-    if pin_zero:
-        pinned[np.abs(c).argmin()] = True
-        c = np.where(pinned, 0.0, c)
-        order = np.argsort(c, kind="stable")
-        c, pinned = c[order], pinned[order]
     idx = None
     for _ in range(MAX_ITERATIONS):
         mid = (c[1:] + c[:-1]) / 2
@@ -67,18 +60,26 @@ def kmeans_1d(values: np.ndarray, k: int, pin_zero: bool = False) -> tuple[np.nd
         idx = new
         sums = np.bincount(idx, weights=v, minlength=k)
         counts = np.bincount(idx, minlength=k)
-        c = np.where((counts > 0) & ~pinned, sums / np.maximum(counts, 1), c)
+        c = np.where(counts > 0, sums / np.maximum(counts, 1), c)
     return c, idx
 
 
-def shared_values(w: np.ndarray, bits: int) -> np.ndarray | None:
-    """w with its values clustered to at most 2^bits, 0 among them (zeros kept zero), same
-    shape and dtype; None when w already holds at most 2^bits distinct values."""
+def distinct_nonzero(w: np.ndarray) -> int:
     w = np.asarray(w)
-    if np.unique(w).size <= 1 << bits:
+    return int(np.unique(w[w != 0]).size)
+
+
+def shared_values(w: np.ndarray, bits: int) -> np.ndarray | None:
+    """w with its non-zero values clustered to at most 2^bits (zeros kept zero), same shape
+    and dtype; None when they already hold at most 2^bits distinct values."""
+    w = np.asarray(w)
+    if distinct_nonzero(w) <= 1 << bits:
         return None
-    centroids, idx = kmeans_1d(w, 1 << bits, pin_zero=True)
-    return centroids[idx].reshape(w.shape).astype(w.dtype)
+    nz = w != 0
+    centroids, idx = kmeans_1d(w[nz], 1 << bits)
+    out = np.zeros(w.shape, dtype=np.float64)
+    out[nz] = centroids[idx]
+    return out.astype(w.dtype)
 
 
 def share_weights(graph: Graph, bits: int) -> Graph:
@@ -104,13 +105,13 @@ def share_weights(graph: Graph, bits: int) -> Graph:
 
 
 def check_shared(graph: Graph, bits: int, source: str) -> None:
-    """Every layer of the integer graph holds at most 2^bits distinct weight codes."""
+    """Every layer of the integer graph holds at most 2^bits distinct non-zero weight codes."""
     for node in graph.nodes():
         if "weight" not in node.params:
             continue
-        n = np.unique(np.asarray(node.params["weight"])).size
+        n = distinct_nonzero(node.params["weight"])
         if n > 1 << bits:
-            raise HwcompError(f"{source}: layer {node.name!r} holds {n} distinct weight codes, more than "
+            raise HwcompError(f"{source}: layer {node.name!r} holds {n} distinct non-zero weight codes, more than "
                               f"2^{bits} = {1 << bits} for --share-weights {bits}; its quantizers fix its codes: "
                               f"supported: float models (clustered here) or quantized models whose layers "
-                              f"already hold at most 2^K codes")
+                              f"already hold at most 2^K non-zero codes")

@@ -11,6 +11,7 @@ from hwcomp.hw.blocks.mvu import unit_input
 from hwcomp.hw.design import Design, MVULayer
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.report.pipeline import pipeline_section
+from hwcomp.report.pruning import format_pruning
 from hwcomp.report.storage import format_storage, storage_section
 
 
@@ -102,6 +103,8 @@ def compile_report(hw_graph: Graph, design: Design, model: str, options: dict, f
         "folding": hw_graph.meta.get("folding"),
         # How --device / --target-fps chose the folding (hw/fit.py), or None.
         "fit": hw_graph.meta.get("fit"),
+        # What structured pruning removed (passes/pruning_record), or None.
+        "pruning": hw_graph.meta.get("pruning"),
         "resources": res,
         "layers": layers,
         "blocks": blocks,
@@ -142,7 +145,8 @@ def format_compile_report(rep: dict) -> str:
                  f"utilization {t['expected_pe_utilization']:.3f}, slowest block {t['bottleneck']}), "
                  f"{t['macs']:,} MACs on {t['lanes']} lanes, "
                  f"weights {t['weight_bits']:,} bits; {format_storage(rep['storage'])}")
-    return "\n".join(lines)
+    pruned = format_pruning(rep.get("pruning"))
+    return "\n".join(lines + ([pruned] if pruned else []))
 
 
 def format_resources(rep: dict) -> str:

@@ -110,17 +110,34 @@ def onnx_float_parameters(path: str | Path) -> int:
     return total
 
 
+def original_weights(original: Graph, name: str) -> int | None:
+    """Weights of layer `name` in the original model: the float graph's Dense or Conv of that
+    name, as it was before structured pruning removed channels (its record in
+    meta["pruning"] holds the parameters before: weights and, if the layer has one, a
+    bias per output channel). None when the float graph has no such layer."""
+    node = next((n for n in original.nodes() if n.name == name), None)
+    if node is None:
+        return None
+    if "weight" in node.params:
+        weights, has_bias = int(np.asarray(node.params["weight"]).size), "bias" in node.params
+    elif len(node.inputs) > 1 and node.inputs[1] in original.constants:
+        weights = int(original.constants[node.inputs[1]].size)
+        has_bias = len(node.inputs) > 2 and bool(node.inputs[2])
+    else:
+        return None
+    rec = next((l for l in (original.meta.get("pruning") or {}).get("layers", []) if l["name"] == name), None)
+    if rec is None:
+        return weights
+    return int(rec["params_before"]) - (int(rec["channels_before"]) if has_bias else 0)
+
+
 def _layer_weights(node, original: Graph | None) -> tuple[int, int]:
     """(weights of the original layer, non-zero weights the hardware layer keeps). XNOR and
-    bipolar weights are +-1: none is zero. The original layer is the float graph's node of
-    the same name (before any pass removed its channels), else the layer itself."""
+    bipolar weights are +-1: none is zero. Without the original layer, the layer itself."""
     w = np.asarray(node.params["weight"])
     a = node.attrs
     nonzero = w.size if a.get("kind") == "xnor" or a.get("weight_bipolar") else int(np.count_nonzero(w))
-    orig = None
-    if original is not None:
-        o = next((n for n in original.nodes() if n.name == node.name and "weight" in n.params), None)
-        orig = None if o is None else int(np.asarray(o.params["weight"]).size)
+    orig = original_weights(original, node.name) if original is not None else None
     return (orig if orig is not None else int(w.size)), nonzero
 
 

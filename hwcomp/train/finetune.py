@@ -28,7 +28,8 @@ def accuracy(model: torch.nn.Module, x, y, batch_size: int = 1024) -> float:
 def finetune(model: torch.nn.Module, x_train, y_train, *, epochs: int = 20, lr: float = 1e-3,
              seed: int = 0, batch_size: int = 64, weight_decay: float = 0.0, cosine: bool = True,
              eval_data: tuple | None = None, threads: int | None = 1,
-             log: Callable[[str], None] | None = print, log_every: int = 1) -> list[dict]:
+             log: Callable[[str], None] | None = print, log_every: int = 1,
+             penalty: Callable[[], torch.Tensor] | None = None) -> list[dict]:
     """Train `model` in place and leave it in eval mode; return one dict per
     epoch (epoch, loss, train_acc[, eval_acc], seconds).
 
@@ -36,7 +37,9 @@ def finetune(model: torch.nn.Module, x_train, y_train, *, epochs: int = 20, lr: 
     torch's global generator and the batch order; threads=1 (the default)
     fixes the reduction order of the CPU kernels. eval_data=(x, y) is only
     measured and printed, never trained on. Progress goes to `log` every
-    `log_every` epochs and after the first and the last.
+    `log_every` epochs and after the first and the last. `penalty()`, when
+    given, is added to every batch's loss (a regularizer such as
+    group_lasso_penalty); the reported loss includes it.
     """
     if threads is not None:
         torch.set_num_threads(threads)
@@ -56,6 +59,8 @@ def finetune(model: torch.nn.Module, x_train, y_train, *, epochs: int = 20, lr: 
             opt.zero_grad()
             out = model(xt[idx])
             loss = torch.nn.functional.cross_entropy(out, yt[idx])
+            if penalty is not None:
+                loss = loss + penalty()
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)

@@ -14,7 +14,8 @@ def check_codebook_storage(report: dict, bits: int) -> None:
         w_w = int(l["weight_dtype"].split("<")[1].split(",")[0])   # fixed<W,F,s>: W-bit signed weights
         entries, rest = divmod(e["bits"]["codebook"], w_w)         # 2^CB_W codebook lines of W bits
         cb_w = entries.bit_length() - 1
-        assert rest == 0 and entries == 1 << cb_w and 1 <= cb_w <= bits < w_w
+        # 2^K non-zero values, and 0 when the layer or its padding has zeros: at most K + 1 bits
+        assert rest == 0 and entries == 1 << cb_w and 1 <= cb_w <= bits + 1 < w_w
         assert e["bits"]["weights"] == 0
         assert e["bits"]["indices"] == l["nf"] * l["pe"] * l["sf"] * l["simd"] * cb_w
         assert l["weight_bits"] == e["bits"]["indices"] + e["bits"]["codebook"]

@@ -197,6 +197,23 @@ def residual_mlp():
                                         Node("add", Add, ["r0", "r1"], ["s"]), dense("fc2", "s", "y", 4, 6, seed=4)])
 
 
+def dead_channel_mlp():
+    """fc0's row 1 is all zero with a zero bias: a dead neuron for passes/prune_channels."""
+    g = mlp()
+    fc0 = g.node("fc0")
+    weight, bias = np.array(fc0.params["weight"]), np.array(fc0.params["bias"])
+    weight[1], bias[1] = 0, 0
+    g.replace_node("fc0", Node("fc0", Dense, fc0.inputs, fc0.outputs, {}, {"weight": weight, "bias": bias}))
+    return g
+
+
+def _remove_elements(f, g):
+    from hwcomp.passes.channel_groups import analyze
+
+    flow = analyze(g)
+    return f(g, flow, {flow.producer_elements()["fc0"][0]})
+
+
 def fixed_point(g: Graph) -> Graph:
     return quantize(g, CALIB, QuantConfig(8, 8))
 
@@ -224,6 +241,7 @@ CASES = {
     "swap_weight_transposes": quantized_weight_transposed,
     "fold_weight_quantizers": quantized_weight,
     "fuse_qdq_pairs": qdq_pair,
+    "remove_dead_channels": dead_channel_mlp,
 }
 
 # Function name -> (its input graph, how to call it).
@@ -234,6 +252,8 @@ FUNCTION_CASES = {
     "lowbit": (mlp, lambda f, g: f(g, CALIB, LOW_BIT)),
     "integerize": (lambda: lowbit(mlp(), CALIB, LOW_BIT), lambda f, g: f(g)),
     "fold": (lambda: lowered(residual_mlp()), lambda f, g: f(g)),  # one folder, branches included
+    "prune_channels": (residual_mlp, lambda f, g: f(g, 0.5, "global")),
+    "remove_elements": (mlp, _remove_elements),
     "share_weights": (mlp, lambda f, g: f(g, 1)),
 }
 

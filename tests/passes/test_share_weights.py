@@ -1,6 +1,6 @@
-"""Weight sharing: k-means with linear initialization, at most 2^K values per layer, zeros
-kept, layers already within 2^K left exactly as they are, and the compiled integer layers
-(one weight format per layer) holding at most 2^K codes."""
+"""Weight sharing: k-means with linear initialization, at most 2^K non-zero values per layer,
+zeros kept, layers already within 2^K left exactly as they are, and the compiled integer layers
+(one weight format per layer) holding at most 2^K non-zero codes."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -17,13 +17,9 @@ def test_kmeans_by_hand():
     v = np.array([0.0, 1.0, 2.0, 9.0, 10.0, 4.0, 6.0])
     c, idx = kmeans_1d(v, 3)
     assert np.allclose(c, [1.0, 5.0, 9.5]) and idx.tolist() == [0, 0, 0, 2, 2, 1, 1]
-    # over [1, 10]: 1, 5.5, 10 go to the means 2, 5, 9.5; with zero pinned, 1 becomes 0 and stays,
-    # so 3 joins 4 and 6
-    v = np.array([1.0, 2.0, 3.0, 9.0, 10.0, 4.0, 6.0])
-    c, idx = kmeans_1d(v, 3)
-    assert np.allclose(c, [2.0, 5.0, 9.5]) and idx.tolist() == [0, 0, 0, 2, 2, 1, 1]
-    c, idx = kmeans_1d(v, 3, pin_zero=True)
-    assert np.allclose(c, [0.0, 13 / 3, 9.5]) and idx.tolist() == [0, 0, 1, 2, 2, 1, 1]
+    # a weight moves: from 0, 5, 10, 2.4 first joins 0 (means 1.2, 3.5, 10), then 3 and 4
+    c, idx = kmeans_1d(np.array([0.0, 2.4, 3.0, 4.0, 10.0]), 3)
+    assert np.allclose(c, [0.0, 9.4 / 3, 10.0]) and idx.tolist() == [0, 1, 1, 1, 2]
 
 
 @settings(max_examples=100, deadline=None)
@@ -33,17 +29,18 @@ def test_shared_layer_holds_2k_values_keeps_zeros_and_is_a_lloyd_fixed_point(bit
     w = rng.normal(0, 1, n).astype(np.float32)
     w[rng.random(n) < sparsity] = 0
     s = shared_values(w, bits)
-    if np.unique(w).size <= 1 << bits:
+    if np.unique(w[w != 0]).size <= 1 << bits:
         assert s is None
         return
     assert s.shape == w.shape and s.dtype == w.dtype
-    assert np.unique(np.append(s, 0)).size <= 1 << bits      # 0 is one of the 2^K values
-    assert (s[w == 0] == 0).all()                            # pruned weights stay pruned
-    # every weight sits on its nearest value (0 included), and each other value is the mean of its weights
-    values = np.unique(np.append(s, 0)).astype(np.float64)
-    dist = np.abs(w[:, None].astype(np.float64) - values[None]).min(axis=1)
-    assert (np.abs(w.astype(np.float64) - s) <= dist + 1e-6).all()
-    for v in values[values != 0]:
+    assert np.unique(s[s != 0]).size <= 1 << bits
+    assert np.array_equal(s == 0, w == 0)        # pruned weights stay pruned, nothing else becomes 0
+    # every non-zero weight sits on its nearest value, and each value is the mean of its weights
+    nz = w != 0
+    values = np.unique(s[nz]).astype(np.float64)
+    dist = np.abs(w[nz, None].astype(np.float64) - values[None]).min(axis=1)
+    assert (np.abs(w[nz].astype(np.float64) - s[nz]) <= dist + 1e-6).all()
+    for v in values:
         assert np.isclose(w[s == v].astype(np.float64).mean(), v, rtol=1e-5, atol=1e-6)
     assert np.array_equal(shared_values(w, bits), s)   # deterministic
 
@@ -51,8 +48,9 @@ def test_shared_layer_holds_2k_values_keeps_zeros_and_is_a_lloyd_fixed_point(bit
 def test_a_layer_within_2k_values_is_left_exactly_as_it_is(tmp_path):
     g = float_pipeline(mlp(tmp_path, [6, 5, 3]))
     first = g.nodes()[0]
-    levels = np.array([-0.5, -0.25, 0.0, 0.75], np.float32)
-    already = levels[np.random.default_rng(0).integers(0, 4, first.params["weight"].shape)]
+    # four non-zero values and zeros: within K = 2 (zero is not a shared value)
+    levels = np.array([-0.5, -0.25, 0.0, 0.75, 0.1], np.float32)
+    already = levels[np.random.default_rng(0).integers(0, 5, first.params["weight"].shape)]
     g2 = g.copy()
     g2.replace_node(first.name, type(first)(first.name, first.op, first.inputs, first.outputs, dict(first.attrs),
                                             dict(first.params, weight=already)))
@@ -60,7 +58,7 @@ def test_a_layer_within_2k_values_is_left_exactly_as_it_is(tmp_path):
     got = {n.name: n.params["weight"] for n in out.nodes() if "weight" in n.params}
     kept = next(n for n in g2.nodes() if n.name == first.name).params["weight"]
     assert got[first.name] is kept   # the same array, not clustered
-    assert all(np.unique(w).size <= 4 for w in got.values())
+    assert all(np.unique(w[w != 0]).size <= 4 for w in got.values())
     assert all(np.unique(n.params["weight"]).size > 4 for n in g.nodes() if "weight" in n.params and n is not first)
 
 
@@ -70,7 +68,8 @@ def test_conv_weights_are_shared_and_the_input_graph_kept(tmp_path):
     out = share_weights(g, 2)
     assert all(np.array_equal(g.constants[t], v) for t, v in before.items())
     convs = [n for n in out.nodes() if n.op.name == "Conv"]
-    assert convs and all(np.unique(out.constants[n.inputs[1]]).size <= 4 for n in convs)
+    assert convs and all(np.unique(out.constants[n.inputs[1]][out.constants[n.inputs[1]] != 0]).size <= 4
+                         for n in convs)
 
 
 @pytest.mark.parametrize("bits", [2, 3])
@@ -78,11 +77,11 @@ def test_compiled_layers_hold_at_most_2k_codes(tmp_path, bits):
     x = np.random.default_rng(1).uniform(0, 1, (16, 1, 8, 8)).astype(np.float32)
     res = compile_model(residual_cnn(tmp_path), tmp_path / "b", calib=x, share_weights=bits)
     layers = [n for n in res.hw_graph.nodes() if "weight" in n.params]
-    assert layers and all(np.unique(n.params["weight"]).size <= 1 << bits for n in layers)
+    assert layers and all(np.unique(n.params["weight"][n.params["weight"] != 0]).size <= 1 << bits for n in layers)
     assert all("row_shifts" not in n.params for n in layers)   # one weight format per layer
     assert res.report["options"]["share_weights"] == bits
     check_shared(res.hw_graph, bits, "m")
-    with pytest.raises(HwcompError, match="distinct weight codes, more than 2\\^1 = 2"):
+    with pytest.raises(HwcompError, match="distinct non-zero weight codes, more than 2\\^1 = 2"):
         check_shared(res.hw_graph, 1, "m")
 
 

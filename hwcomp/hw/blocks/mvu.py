@@ -189,9 +189,9 @@ def codebook_file(name: str) -> str:
 
 
 def weight_codebook(weights: np.ndarray, weight_width: int, share_bits: int | None) -> np.ndarray | None:
-    """The codebook of a unit with shared weights: its distinct padded weights (padding's
-    zeros included: shared layers hold 0 already, unless kept as they came), when
-    --share-weights is on and the indices are narrower than the weights."""
+    """The codebook of a unit with shared weights: its distinct padded weights (0 among them
+    when the layer or its padding has zeros), when --share-weights is on and the indices
+    are narrower than the weights."""
     if share_bits is None:
         return None
     values = np.unique(np.asarray(weights, dtype=np.int64))
