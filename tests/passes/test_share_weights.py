@@ -95,3 +95,27 @@ def test_low_bit_quantization_is_refused(tmp_path):
     with pytest.raises(HwcompError, match="--share-weights with --bits w4a4: low-bit grids"):
         compile_model(mlp(tmp_path, [4, 3]), tmp_path / "b", calib=np.zeros((2, 4), np.float32), bits="w4a4",
                       share_weights=4)
+
+
+def test_same_input_same_build_and_the_cli_prints_the_ratios(tmp_path, capsys):
+    import json
+
+    from hwcomp.cli import main
+
+    path = mlp(tmp_path, [12, 9, 4])
+    np.savez(tmp_path / "calib.npz", x=np.random.default_rng(3).uniform(-1, 1, (20, 12)).astype(np.float32))
+    for out in ("a", "b"):
+        assert main(["compile", str(path), "-o", str(tmp_path / out), "--calib", str(tmp_path / "calib.npz"),
+                     "--share-weights", "2"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("II "))
+    rep = json.loads((tmp_path / "a" / "report.json").read_text())
+    st = rep["storage"]
+    assert f"storage {st['total_bits']:,} bits, {st['ratio']:g}x smaller than float32 " \
+           f"({st['huffman_ratio']:g}x Huffman-coded)" in line
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert any(p.name.endswith("_codebook.mem") for p in files)
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    assert main(["compile", str(path), "-o", str(tmp_path / "c"), "--share-weights", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "hwcomp: error: --share-weights 0: supported K = 1..8 (2^K values per layer)"

@@ -183,3 +183,17 @@ def test_shared_layer_stores_indices_and_its_codebook():
                      (np.array([-300, -100, -3, 0, 7, 90]), "outside int8")):
         with pytest.raises(ValueError, match=msg):
             check_layer(replace(plain, codebook=bad))
+
+
+def test_density_is_against_the_layer_before_structured_pruning(tmp_path):
+    from hwcomp import compile_model
+    from inline_models import mlp
+
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 6)).astype(np.float32)
+    res = compile_model(mlp(tmp_path, [6, 8, 3]), tmp_path / "b", calib=x, prune_structured=0.5)
+    per = {e["name"]: e for e in res.report["storage"]["per_layer"] if "density" in e}
+    hw = {n.name: n.params["weight"] for n in res.hw_graph.nodes() if "weight" in n.params}
+    assert sorted(e["weights"] for e in per.values()) == [3 * 8, 8 * 6]   # the layers as the model has them
+    assert sum(w.size for w in hw.values()) < 3 * 8 + 8 * 6              # pruning removed some
+    for name, e in per.items():
+        assert e["nonzero"] == np.count_nonzero(hw[name]) and e["density"] == round(e["nonzero"] / e["weights"], 4)
