@@ -22,7 +22,7 @@ import numpy as np
 
 from hwcomp.hw.blocks import block_of_unit
 from hwcomp.hw.blocks.base import MEMORY_ROLES
-from hwcomp.hw.design import Design, MVULayer
+from hwcomp.hw.design import Design
 from hwcomp.ir.graph import Graph
 
 # The streams Deep Compression Huffman-codes: the weights (or codebook indices) and the sparse indices.
@@ -114,8 +114,11 @@ def original_weights(original: Graph, name: str) -> int | None:
     """Weights of layer `name` in the original model: the float graph's Dense or Conv of that
     name, as it was before structured pruning removed channels (its record in
     meta["pruning"] holds the parameters before: weights and, if the layer has one, a
-    bias per output channel). None when the float graph has no such layer."""
-    node = next((n for n in original.nodes() if n.name == name), None)
+    bias per output channel). A convolution's Dense is `<conv>_dense` (passes/conv_to_windows).
+    None when the float graph has no such layer."""
+    names = (name, name[: -len("_dense")]) if name.endswith("_dense") else (name,)
+    node = next((n for n in original.nodes() if n.name in names), None)
+    name = node.name if node is not None else name
     if node is None:
         return None
     if "weight" in node.params:
@@ -171,12 +174,12 @@ def storage_section(hw_graph: Graph, design: Design, float_params: int, original
     order), then the totals against float32."""
     nodes = {n.name: n for n in hw_graph.nodes()}
     per_layer = []
-    for s in sorted(design.stages, key=lambda s: not isinstance(s.unit, MVULayer)):
+    for s in sorted(design.stages, key=lambda s: not (s.node in nodes and "weight" in nodes[s.node].params)):
         e = stage_storage(s)
         if e["total_bits"] == 0:
             continue
         entry = {"name": s.node, **e}
-        if isinstance(s.unit, MVULayer):
+        if s.node in nodes and "weight" in nodes[s.node].params:   # a layer, whichever unit computes it
             weights, nonzero = _layer_weights(nodes[s.node], original)
             entry.update(weights=weights, nonzero=nonzero, density=round(nonzero / weights, 4) if weights else None)
         per_layer.append(entry)

@@ -197,3 +197,17 @@ def test_density_is_against_the_layer_before_structured_pruning(tmp_path):
     assert sum(w.size for w in hw.values()) < 3 * 8 + 8 * 6              # pruning removed some
     for name, e in per.items():
         assert e["nonzero"] == np.count_nonzero(hw[name]) and e["density"] == round(e["nonzero"] / e["weights"], 4)
+
+
+def test_conv_density_is_against_the_conv_before_pruning(tmp_path):
+    from hwcomp import compile_model
+    from inline_models import residual_cnn
+
+    x = np.random.default_rng(1).uniform(0, 1, (16, 1, 8, 8)).astype(np.float32)
+    full = compile_model(residual_cnn(tmp_path), tmp_path / "a", calib=x).report["storage"]["per_layer"]
+    pruned = compile_model(residual_cnn(tmp_path), tmp_path / "b", calib=x, prune_structured=0.4)
+    # the model's own weight counts (w0 6x1x3x3, w1 6x6x3x3, w2 5x6x1x1, w3 4x11), pruned or not
+    for per in (full, pruned.report["storage"]["per_layer"]):
+        assert [e["weights"] for e in per if "weights" in e] == [54, 324, 30, 44]
+    hw = sum(n.params["weight"].size for n in pruned.hw_graph.nodes() if "weight" in n.params)
+    assert hw < 54 + 324 + 30 + 44
