@@ -51,7 +51,7 @@ def run(label, bits, data: dict, out: Path) -> dict:
 
 def print_table(name: str, rows: list[dict]) -> None:
     print(f"\n{name}")
-    print("| bits | weights per layer | float | RTL | mismatches | II | latency | weight bits (all storage vs float32) |")
+    print("| bits | weights per layer | float | RTL | mismatches | II | latency | weight bits (storage vs float32) |")
     print("|---|---|--:|--:|--:|--:|--:|--:|")
     for r in rows:
         if "error" in r:
