@@ -89,7 +89,8 @@ class AddBlock(Block):
         u = unit
         return (Constant("SHIFT0", value_bits(u.shift0), "shifts"), Constant("SHIFT1", value_bits(u.shift1), "shifts"),
                 Constant("SHIFT", value_bits(u.scale.shift), "shifts"),
-                Constant("OUT_MIN", u.scale.out_width, "thresholds"), Constant("OUT_MAX", u.scale.out_width, "thresholds"))
+                Constant("OUT_MIN", u.scale.out_width, "thresholds"),
+                Constant("OUT_MAX", u.scale.out_width, "thresholds"))
 
     @classmethod
     def summary(cls, unit: AddUnit) -> str:

@@ -507,7 +507,8 @@ class MvuBlock(Block):
         if unit.requant:
             if unit.row_shifts is None:
                 out += (Constant("SHIFT", unit.acc_width.bit_length(), "shifts"),)
-            out += (Constant("OUT_MIN", unit.out_width, "thresholds"), Constant("OUT_MAX", unit.out_width, "thresholds"))
+            out += (Constant("OUT_MIN", unit.out_width, "thresholds"),
+                    Constant("OUT_MAX", unit.out_width, "thresholds"))
         if unit.thresholds is not None:
             out += (Constant("OUT_BASE", unit.out_width, "thresholds"),)
         return out
