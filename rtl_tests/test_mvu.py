@@ -26,7 +26,7 @@ def run_mvu(spec: LayerSpec, seed: int) -> None:
     name = safe_name(f"mvu_{spec.name}")
     runner = build(
         name,
-        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_mvu_fold.v", TEMPLATES / "hwcomp_add_tree.v",
+        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_mvu_fold.v", TEMPLATES / "hwcomp_add_tree.v", TEMPLATES / "hwcomp_mul.v",
          TEMPLATES / "hwcomp_mvu.v"],
         "hwcomp_mvu",
         {k: literal(v) for k, v in mvu_parameters(layer)},

@@ -84,6 +84,9 @@ CASES = [
     *_pos("hwcomp_add_tree", "N", "TREE_LEVELS"),
     ("hwcomp_add_tree", {"IN_W": 0}, "IN_W_outside_1_to_ACC_W"),
     ("hwcomp_add_tree", {"IN_W": 17}, "IN_W_outside_1_to_ACC_W"),
+    *_pos("hwcomp_mul", "A_W", "B_W"),
+    *_flag("hwcomp_mul", "OUT_REG", "DSP18"),
+    ("hwcomp_mul", {"DSP18": 1, "A_W": 19}, "DSP18_with_operands_over_18_bits"),
     # hwcomp_mvu defaults: PE = SIMD = NF = SF = 2, ACC_W 16, OUT_W 4, requantized.
     *_pos("hwcomp_mvu", "PE", "SIMD", "NF", "SF", "IN_W", "W_W", "ACC_W", "OUT_W"),
     *_flag("hwcomp_mvu", "IN_SIGNED", "RELU", "REQUANT", "W_BIPOLAR"),

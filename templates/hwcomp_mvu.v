@@ -95,7 +95,8 @@ module hwcomp_mvu #(
     parameter integer OP_REG = 0,          // 1, 2: register the weight and input words once or twice more (S1b)
     parameter integer PROD_REG = 0,        // 1, 2: register the products once or twice
     parameter integer TREE_LEVELS = 8,     // adder tree levels per register stage, >= 1
-    parameter integer ACT_REG = 0          // 1: register the activation before the output FIFO
+    parameter integer ACT_REG = 0,         // 1: register the activation before the output FIFO
+    parameter integer MUL_DSP18 = 0        // 1: a product fits one 18x18 DSP slice (hwcomp_mul.v)
 ) (
     input  wire                  clk,
     input  wire                  rst,      // synchronous, active high
@@ -413,8 +414,20 @@ generate
                 assign x = {1'b0, x_raw};
             end
 
-            // Exact product: both operands sign-extended to its full width.
-            assign prod = $signed({{X_W{w[WV_W-1]}}, w}) * $signed({{WV_W{x[X_W-1]}}, x});
+            // Exact product, registered here when PROD_REG >= 1 (on ECP5 in the
+            // DSP slice's own output register: hwcomp_mul.v).
+            hwcomp_mul #(
+                .A_W(WV_W),
+                .B_W(X_W),
+                .OUT_REG(PROD_REG >= 1 ? 1 : 0),
+                .DSP18(MUL_DSP18)
+            ) u_mul (
+                .clk(clk),
+                .en(en),
+                .a(w),
+                .b(x),
+                .p(prod)
+            );
 
             if (ACC_W >= PROD_W) begin : g_whole
                 assign term = prod;
@@ -424,28 +437,18 @@ generate
                 wire unused_prod_msbs = &{1'b0, prod[PROD_W-1:ACC_W]};
             end
 
-            // PROD_REG registers: the first can sit beside the multiplier, the
-            // second beside the tree when the two lie far apart.
+            // The second PROD_REG register sits beside the tree when the
+            // multiplier and the tree lie far apart.
             wire [TERM_W-1:0] node;
             if (PROD_REG == 2) begin : g_prod_reg2
-                reg [TERM_W-1:0] q1;
                 reg [TERM_W-1:0] q2;
                 always @(posedge clk) begin
                     if (en) begin
-                        q1 <= term;
-                        q2 <= q1;
+                        q2 <= term;
                     end
                 end
                 assign node = q2;
-            end else if (PROD_REG == 1) begin : g_prod_reg
-                reg [TERM_W-1:0] q;
-                always @(posedge clk) begin
-                    if (en) begin
-                        q <= term;
-                    end
-                end
-                assign node = q;
-            end else begin : g_prod_comb
+            end else begin : g_prod_once
                 assign node = term;
             end
 

@@ -61,7 +61,7 @@ def test_mvu_lint(dense_layer, corner: str) -> None:
     # Weights of 1 keep every accumulator small enough for any acc_width here.
     layer = dense_layer("l", np.ones((rows, cols), dtype=np.int64), **cfg)
     params = {k: literal(v) for k, v in mvu_parameters(layer)}
-    lint(library("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mvu.v"), "hwcomp_mvu", params)
+    lint(library("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mul.v", "hwcomp_mvu.v"), "hwcomp_mvu", params)
 
 
 def test_generated_tops_lint(design, dense_layer, tmp_path) -> None:
@@ -84,4 +84,4 @@ def test_mvu_codebook_lint(dense_layer, values) -> None:
     layer = replace(dense_layer("l", w, pe=2, simd=2, acc_width=12), codebook=cb)
     params = {k: literal(v) for k, v in mvu_parameters(layer)}
     assert "CB_W" in params   # the codebook branch is the one linted
-    lint(library("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mvu.v"), "hwcomp_mvu", params)
+    lint(library("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mul.v", "hwcomp_mvu.v"), "hwcomp_mvu", params)

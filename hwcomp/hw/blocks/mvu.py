@@ -17,7 +17,9 @@ import numpy as np
 from hwcomp.hw.binary import check_xnor_layer, xnor_layer, xnor_parameters, xnor_threshold_rows, xnor_weight_rows
 from hwcomp.hw.design import Folded, MVULayer
 from hwcomp.hw.numerics import accumulator_bounds
+from hwcomp.devices import device
 from hwcomp.hw.pipeline import DEFAULT_CLOCK_MHZ, mvu_pipeline, xnor_pipeline
+from hwcomp.hw.resource_model import Multiplier, dsp_count
 from hwcomp.numerics import ceil_div, int_range
 from hwcomp.ops.activation import Relu
 from hwcomp.ops.dense import Dense
@@ -29,6 +31,8 @@ from hwcomp.ops.window import SlidingWindow
 from .base import Bits, Block, Constant, Hdl, Knob, MemFile, MemoryImage, lane_options, register
 from .feature_maps import pixels
 
+ECP5 = device("lfe5u-25f")   # any ECP5: the family's 18x18 slice
+
 # Cycles from the input handshake of a vector's last step to the handshake of
 # its last output word, when nothing stalls, without optional register stages
 # (see hwcomp_mvu.v); mvu_latency adds the unit's own.
@@ -36,7 +40,7 @@ MVU_LATENCY = 4
 # Library files both kinds of unit need (the shared folded core), compile order.
 MVU_SOURCES = ("hwcomp_fifo.v", "hwcomp_mvu_fold.v")
 # The multi-bit unit sums its products with this tree.
-MVU_TREE_SOURCES = ("hwcomp_add_tree.v",)
+MVU_TREE_SOURCES = ("hwcomp_add_tree.v", "hwcomp_mul.v")
 
 
 @dataclass(frozen=True)
@@ -389,7 +393,19 @@ def mvu_parameters(layer: MVULayer) -> tuple:
         params += (("ROW_SHIFT_W", layer.row_shift_width),)
     if layer.codebook is not None:
         params += (("CB_W", layer.codebook_width),)
-    return params + layer.pipeline.parameters()
+    params += layer.pipeline.parameters()
+    if layer.pipeline.prod_reg >= 1 and products_fit_dsp18(layer):
+        params += (("MUL_DSP18", 1),)
+    return params
+
+
+def products_fit_dsp18(layer: MVULayer) -> bool:
+    """Whether each of the unit's products maps onto one 18x18 DSP slice (as Yosys' ECP5 flow
+    maps it): hwcomp_mul.v then puts the first product register inside the slice on ECP5."""
+    x_w = layer.in_width + (0 if layer.in_signed else 1)
+    wv_w = 2 if layer.weight_bipolar else layer.weight_width
+    m = Multiplier(wv_w, x_w, min(wv_w + x_w, layer.acc_width))
+    return max(m.a, m.b) <= 18 and dsp_count(m, ECP5) == 1
 
 
 @register
