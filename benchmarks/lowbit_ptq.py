@@ -46,12 +46,12 @@ def run(label, bits, data: dict, out: Path) -> dict:
             "accuracy_float": sim["accuracy_float"], "accuracy_fixed": sim["accuracy_fixed"],
             "accuracy_rtl": sim["accuracy_rtl"], "mismatches": sim["mismatches"], "samples": sim["samples"],
             "ii_cycles": sim["ii_cycles"], "latency_cycles": sim["latency_cycles"],
-            "weight_bits": t["weight_bits"], "compression_vs_float32": t["compression_vs_float32"]}
+            "weight_bits": t["weight_bits"], "storage_ratio": res.report["storage"]["ratio"]}
 
 
 def print_table(name: str, rows: list[dict]) -> None:
     print(f"\n{name}")
-    print("| bits | weights per layer | float | RTL | mismatches | II | latency | weight bits (vs float32) |")
+    print("| bits | weights per layer | float | RTL | mismatches | II | latency | weight bits (storage vs float32) |")
     print("|---|---|--:|--:|--:|--:|--:|--:|")
     for r in rows:
         if "error" in r:
@@ -59,7 +59,7 @@ def print_table(name: str, rows: list[dict]) -> None:
             continue
         print(f"| {r['bits']} | {', '.join(r['weights'])} | {r['accuracy_float']:.4f} | {r['accuracy_rtl']:.4f} | "
               f"{r['mismatches']} / {r['samples']} | {r['ii_cycles']:g} | {r['latency_cycles']} | "
-              f"{r['weight_bits']:,} ({r['compression_vs_float32']:g}x) |")
+              f"{r['weight_bits']:,} ({r['storage_ratio']:g}x) |")
 
 
 def main() -> None:

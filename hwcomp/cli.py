@@ -116,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
                         "norm before quantization (dead channels are always removed)")
     c.add_argument("--prune-scope", choices=["layer", "global"], default="layer",
                    help="--prune-structured per layer (default) or ranked across all layers")
+    c.add_argument("--share-weights", type=int, metavar="K",   # range checked by compile_model
+                   help="weight sharing: at most 2^K non-zero values per layer (k-means, linear initialization, "
+                        "one weight format per layer; a layer already within 2^K is kept as is), K = 1..8")
     c.add_argument("--max-tensor-elems", type=_count, metavar="N",
                    help="refuse, before allocating it, any tensor (weight, folded constant, intermediate) of "
                         "more than N elements (default 2^28)")
@@ -167,7 +170,8 @@ def _compile(args) -> int:
     res = compile_model(args.model, args.output, calib=args.calib, bits=args.bits, target_ii=args.ii,
                         pe_simd=args.fold, input_shape=args.input_shape, progress=_say, device=args.device,
                         max_util=args.max_util, target_fps=args.target_fps, clock_mhz=args.clock,
-                        prune_structured=args.prune_structured, prune_scope=args.prune_scope, **_limits(args))
+                        prune_structured=args.prune_structured, prune_scope=args.prune_scope,
+                        share_weights=args.share_weights, **_limits(args))
     print(format_compile_report(res.report))
     print(format_resources(res.report))
     print(f"wrote {res.out_dir} (open {res.out_dir / 'report.html'} in a browser)")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -31,10 +31,12 @@ from hwcomp.passes.base import run_to_fixed_point
 from hwcomp.passes.integerize import integerize
 from hwcomp.passes.prune_channels import check_prune_options, prune_channels
 from hwcomp.passes.quantize import QuantConfig, quantize
+from hwcomp.passes.share_weights import check_share_bits, check_shared, share_weights as shared_graph
 from hwcomp.passes.weight_grid import has_quantizers
 from hwcomp.passes.streamline_transposes import to_channels_last
 from hwcomp.report.compile_report import compile_report
 from hwcomp.report.html_report import write_html_report
+from hwcomp.report.storage import onnx_float_parameters
 
 Progress = Callable[[str], None]
 
@@ -151,9 +153,10 @@ def fit_goal(device: str | None, max_util: float | None, target_fps: float | Non
                    target_fps, clock_mhz)
 
 
-def write_design(hw: Graph, root: Path, model: str, options: dict,
-                 device: str = DEFAULT_DEVICE) -> tuple[DesignFile, dict]:
-    """The one back end: build the design for options["clock_mhz"], write its Verilog, describe its top."""
+def write_design(hw: Graph, root: Path, model: str, options: dict, float_params: int,
+                 device: str = DEFAULT_DEVICE, original: Graph | None = None) -> tuple[DesignFile, dict]:
+    """The one back end: build the design for options["clock_mhz"], write its Verilog, describe its top.
+    `float_params` and `original` (the float graph) are what the storage report compares with."""
     design = build_design(hw, clock_mhz=options["clock_mhz"])
     files = write_verilog(design, root / "rtl")
     hw_in, hw_out = region_io(hw, hardware_region(hw))
@@ -165,7 +168,7 @@ def write_design(hw: Graph, root: Path, model: str, options: dict,
         out_elems=design.out_elems, out_pixels=design.out_pixels, out_lanes=o.lanes, out_width=o.width,
         out_signed=o.signed, out_beats=design.out_beats, m_tdata_width=design.m_tdata_width,
         expected_ii_cycles=design.expected_ii)
-    return info, compile_report(hw, design, model, options, device)
+    return info, compile_report(hw, design, model, options, float_params, device, original)
 
 
 def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np.ndarray | None = None,
@@ -175,7 +178,8 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
                   max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS,
                   device: str | None = None, max_util: float | None = None,
                   target_fps: float | None = None, clock_mhz: float = DEFAULT_CLOCK_MHZ,
-                  prune_structured: float | None = None, prune_scope: str = "layer") -> CompileResult:
+                  prune_structured: float | None = None, prune_scope: str = "layer",
+                  share_weights: int | None = None) -> CompileResult:
     """max_tensor_elems bounds every tensor (weights, folded constants, intermediates, the
     sliding windows hwcomp makes); a model needing more is refused before allocating it.
     `device` (hwcomp/devices.py; default xc7z020) is what report.json's resource estimate is
@@ -183,9 +187,13 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     stays within `max_util` (default 0.8) of it; with `target_fps`, the fewest lanes that
     reach it at `clock_mhz` (hw/fit.py). clock_mhz is also the clock target the units are
     pipelined for (hw/pipeline.py). prune_structured removes that share of the channels by
-    L1 norm, per layer or global (prune_scope), before quantization (passes/prune_channels)."""
+    L1 norm, per layer or global (prune_scope), before quantization (passes/prune_channels).
+    `share_weights` K limits each layer's weights to 2^K values (passes/share_weights.py:
+    k-means on a float model, one weight format per layer)."""
     say = progress or (lambda _msg: None)
     check_prune_options(prune_structured, prune_scope)
+    if share_weights is not None:
+        check_share_bits(share_weights)
     if not (isinstance(clock_mhz, (int, float)) and 1 <= clock_mhz <= 1000):
         raise HwcompError(f"clock target {clock_mhz!r} MHz: supported 1 to 1000 MHz")
     fit = fit_goal(device, max_util, target_fps, clock_mhz, target_ii, pe_simd)
@@ -206,8 +214,15 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
         hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd, fit, say)
         options = {"bits": "from the model", "quantization": "the model's own quantizers", "target_ii": target_ii,
                    "fold": _fold_option(pe_simd), **folding_options}
+        if share_weights is not None:
+            _mark_shared(hw, share_weights, str(model))
+            options["share_weights"] = share_weights
         return _write_build(model, out_dir, g, hw, options, say)
     check_hardware_support(channels_last, str(model))
+    if share_weights is not None and cfg.low_bit:
+        raise HwcompError(f"--share-weights with --bits {cfg.spec}: low-bit grids give every row its own scale, "
+                          "so a layer's codes are not one codebook; supported: fixed point (--bits with weights "
+                          "or activations above 4 bits, default w8a8) or a quantized model")
     if calib is None:
         warnings.warn("no calibration data (--calib): activation ranges come from random normal inputs; "
                       "accuracy may suffer", stacklevel=2)
@@ -223,12 +238,26 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
             f"layers {edges}, {len(x)} calibration samples)")
     else:
         say(f"quantizing ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, {len(x)} calibration samples)")
-    hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd, fit, say)
+    shared = g
+    if share_weights is not None:
+        say(f"sharing weights: at most {1 << share_weights} non-zero values per layer (k-means), one weight format per layer")
+        shared, cfg = shared_graph(g, share_weights), replace(cfg, per_channel=False)
+    hw = hardware_pipeline(shared, x, cfg, target_ii, pe_simd, fit, say)
+    if share_weights is not None:
+        _mark_shared(hw, share_weights, str(model))
     options = {"bits": cfg.spec, "quantization": "low-bit" if cfg.low_bit else "fixed point",
                "target_ii": target_ii, "fold": _fold_option(pe_simd), **folding_options}
     if cfg.low_bit:
         options["edge_bits"] = cfg.edge_bits
+    if share_weights is not None:
+        options["share_weights"] = share_weights
     return _write_build(model, out_dir, g, hw, options, say)
+
+
+def _mark_shared(hw: Graph, bits: int, source: str) -> None:
+    """Every layer within 2^bits codes; the builder then gives the units a codebook."""
+    check_shared(hw, bits, source)
+    hw.meta["share_weights"] = bits
 
 
 def _fold_option(pe_simd):
@@ -245,7 +274,7 @@ def _write_build(model: Path, out_dir: Path, g: Graph, hw: Graph, options: dict,
         (tmp / "ir").mkdir()
         save_graph(g, tmp / "ir" / "float")
         save_graph(hw, tmp / "ir" / "hw")
-        info, report = write_design(hw, tmp, model.name, options, options["device"])
+        info, report = write_design(hw, tmp, model.name, options, onnx_float_parameters(model), options["device"], g)
         info.write(tmp / "design.json")
         (tmp / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
         write_html_report(tmp)

@@ -41,6 +41,7 @@ class LayerSpec:
     fifo_depth: int = 2
     row_shifts: bool = False         # requant by a random shift per row (0..acc_width), shift 0
     pipeline: MvuPipeline = MvuPipeline()   # the optional register stages
+    codebook_bits: int = 0           # > 0: weights drawn from a codebook of 2^bits values (0 among them)
 
     def weight_range(self) -> tuple[int, int]:
         lo, hi = int_range(self.weight_width, True)
@@ -60,7 +61,14 @@ def make_layer(spec: LayerSpec, rng: np.random.Generator) -> MVULayer:
     rows_p, cols_p = ceil_div(spec.rows, spec.pe) * spec.pe, ceil_div(spec.cols, spec.simd) * spec.simd
     w_lo, w_hi = spec.weight_range()
     weights = np.zeros((rows_p, cols_p), dtype=np.int64)
-    weights[: spec.rows, : spec.cols] = rng.integers(w_lo, w_hi, size=(spec.rows, spec.cols), endpoint=True)
+    codebook = None
+    if spec.codebook_bits:
+        # 2^bits distinct values of the weight type, 0 among them (the padding's weight).
+        others = rng.choice(np.setdiff1d(np.arange(w_lo, w_hi + 1), [0]), (1 << spec.codebook_bits) - 1, replace=False)
+        codebook = np.sort(np.append(others, 0)).astype(np.int64)
+        weights[: spec.rows, : spec.cols] = rng.choice(codebook, size=(spec.rows, spec.cols))
+    else:
+        weights[: spec.rows, : spec.cols] = rng.integers(w_lo, w_hi, size=(spec.rows, spec.cols), endpoint=True)
     bias = np.zeros(rows_p, dtype=np.int64)
     bias[: spec.rows] = rng.integers(-spec.bias_limit, spec.bias_limit, size=spec.rows, endpoint=True)
     acc_width = spec.acc_width or spec.worst_acc_width()
@@ -84,7 +92,7 @@ def make_layer(spec: LayerSpec, rng: np.random.Generator) -> MVULayer:
         weights=weights, bias=bias, acc_width=acc_width, requant=spec.requant,
         shift=spec.shift if spec.requant else 0, relu=spec.relu, out_width=out_width,
         out_signed=out_signed, out_min=out_min, out_max=out_max, in_fifo_depth=spec.fifo_depth,
-        row_shifts=row_shifts, pipeline=spec.pipeline,
+        row_shifts=row_shifts, pipeline=spec.pipeline, codebook=codebook,
     )
 
 
@@ -152,6 +160,17 @@ MVU_PIPE_SPECS = (
               relu=True, requant=True, out_width=3, row_shifts=True, pipeline=MvuPipeline(1, 0, 1, 0)),
     LayerSpec("pipe_far_simd6", rows=5, cols=11, pe=2, simd=6, in_width=6, in_signed=True, weight_width=5,
               relu=True, requant=True, shift=4, out_width=5, pipeline=MvuPipeline(2, 2, 2, 1)),
+)
+
+# Shared weights: CB_W-bit indices in the weight ROM, the codebook looked up per lane;
+# with padding (PE and SIMD dividing nothing), a shift per row and every register stage.
+MVU_CODEBOOK_SPECS = (
+    LayerSpec("codebook3_fold_relu", rows=5, cols=7, pe=2, simd=3, in_width=4, in_signed=True,
+              weight_width=8, relu=True, requant=True, shift=5, out_width=4, out_signed=False,
+              bias_limit=60, codebook_bits=3),
+    LayerSpec("codebook2_rowshift_pipe", rows=7, cols=10, pe=3, simd=4, in_width=5, in_signed=False,
+              weight_width=6, relu=False, requant=True, out_width=5, out_signed=True, row_shifts=True,
+              codebook_bits=2, pipeline=MvuPipeline(1, 1, 1, 1)),
 )
 
 MVU_SEEDS = (1, 2)                       # random draws per build

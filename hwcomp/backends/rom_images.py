@@ -11,6 +11,8 @@ holds row i of each field side by side, element j of a field at bits
     thresh   line nf,         element p*K + k    = clamped T[nf*PE + p, k],
              then PE one-bit elements: element p = descending[nf*PE + p]
     shift    line nf,         element p          = row_shifts[nf*PE + p] (unsigned)
+    codebook line i,          the weight of index i (with a codebook, the weights
+             image holds each weight's index, unsigned, instead of the weight)
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ import numpy as np
 
 from hwcomp.hw.binary import xnor_threshold_rows, xnor_weight_rows
 from hwcomp.hw.blocks.base import MemoryImage
-from hwcomp.hw.blocks.mvu import bias_image, clamped_thresholds, shift_image, threshold_image, weight_image  # noqa: F401
+from hwcomp.hw.blocks.mvu import (bias_image, clamped_thresholds, codebook_image, shift_image,  # noqa: F401
+                                  threshold_image, weight_image)
 from hwcomp.hw.design import MVULayer
 from hwcomp.numerics import ceil_div
 
@@ -80,6 +83,10 @@ def threshold_lines(layer: MVULayer) -> list[str]:
 
 def shift_lines(layer: MVULayer) -> list[str]:
     return image_lines(shift_image(layer, layer.name))
+
+
+def codebook_lines(layer: MVULayer) -> list[str]:
+    return image_lines(codebook_image(layer, layer.name))
 
 
 def xnor_weight_lines(layer) -> list[str]:

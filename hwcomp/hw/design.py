@@ -66,6 +66,10 @@ class MVULayer(Folded):
     And one for weights with a format per row (post-training fixed point):
     - row_shifts: row r is requantized by its own shift row_shifts[r] (0..acc_width)
       instead of `shift`, which is 0; requant only.
+    And one for shared weights (--share-weights):
+    - codebook: the sorted distinct weights; the weight ROM holds each weight's
+      index into it (codebook_width bits) and the unit looks the weight up before
+      multiplying. `weights` still holds the values (weight = codebook[index]).
     """
 
     name: str                 # legal Verilog identifier, unique in the design
@@ -92,6 +96,7 @@ class MVULayer(Folded):
     descending: np.ndarray | None = None      # bool [rows_p]; None: all False
     out_base: int = 0                         # output code when no threshold counts
     row_shifts: np.ndarray | None = None      # int64 [rows_p]: each row's requantization shift
+    codebook: np.ndarray | None = None        # int64 [n], sorted distinct weights, 2 <= n <= 256
     # XNOR-popcount unit (hwcomp_xnor_mvu, docs/numerics_binary.md): bipolar inputs and
     # weight bits; outputs p >= T (thresholds [rows_p, 1] on the popcount p) or p itself.
     xnor: bool = False
@@ -109,6 +114,11 @@ class MVULayer(Folded):
         if self.row_shifts is None:
             return 0
         return max(1, int(np.max(self.row_shifts, initial=0)).bit_length())
+
+    @property
+    def codebook_width(self) -> int:
+        """Bits of a weight's codebook index (CB_W); 0 without a codebook."""
+        return 0 if self.codebook is None else max(1, (len(self.codebook) - 1).bit_length())
 
     @property
     def shifts(self):

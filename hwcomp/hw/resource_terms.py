@@ -119,7 +119,9 @@ def _mvu(p, rom_width=lambda name, full: full):
     levels = clog2(simd)
     tree_regs = (levels - 1) // tree_levels if levels > 0 else 0
     to_s2 = 2 + op_reg + prod_reg + tree_regs
-    w_word = pe * simd * w_w
+    # With shared weights (CB_W > 0) the weight ROM holds indices; the per-lane codebook
+    # lookup is not priced yet (no synthesized codebook design in the fit).
+    w_word = pe * simd * (_int(p, "CB_W") or w_w)
     mems, lut, ff, ff_bits = _fold_parts(p, simd * in_w, w_word, rom_width("weight_rom", w_word))
     mems.append(Memory("bias_rom", nf, pe * acc_w, rom=True, sync_read=True))
     tree_add, tree_bits = add_tree(simd, term_w, acc_w, tree_levels)

@@ -1,6 +1,8 @@
 """report.json for a compile: per-layer shapes, types, folding, cycles and
 weight storage, every other block with its cycles, then totals. Plain data
-from the design's stages (their blocks' cycle models); the CLI formats it."""
+from the design's stages (their blocks' cycle models); the CLI formats it.
+Every bit count comes from the storage section (report/storage.py): a layer's
+`weight_bits` is its weight memory as stored (weights, or indices and codebook)."""
 from __future__ import annotations
 
 from hwcomp.devices import DEFAULT_DEVICE, Device, device as find_device
@@ -10,6 +12,7 @@ from hwcomp.hw.design import Design, MVULayer
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.report.pipeline import pipeline_section
 from hwcomp.report.pruning import format_pruning
+from hwcomp.report.storage import format_storage, storage_section
 
 
 RESOURCES = ("lut", "ff", "dsp", "bram18")
@@ -37,7 +40,11 @@ def resources_section(design: Design, dev: Device) -> dict:
     }
 
 
-def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer, stage, resources: dict) -> dict:
+# The roles of a layer's weight memory (the rest is overhead: bias, thresholds, ...).
+WEIGHT_ROLES = ("weights", "indices", "codebook")
+
+
+def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer, stage, resources: dict, storage: dict) -> dict:
     a = node.attrs
     u = unit_input(hw_graph, node)
     macs = u.pixels * layer.rows * u.positions * u.channels
@@ -64,18 +71,22 @@ def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer, stage, resources: 
         "macs": macs,
         "cycles": stage.cycles,
         "ideal_cycles": round(macs / (layer.pe * layer.simd), 3),
-        "weight_bits": layer.rows * u.positions * u.channels * layer.weight_width,
-        "float_weight_bits": layer.rows * u.positions * u.channels * 32,
+        "weight_bits": sum(storage["bits"][r] for r in WEIGHT_ROLES),
+        "float_weight_bits": 32 * storage["weights"],
         "resources": resources,
     }
 
 
-def compile_report(hw_graph: Graph, design: Design, model: str, options: dict,
-                   device: str | Device = DEFAULT_DEVICE) -> dict:
+def compile_report(hw_graph: Graph, design: Design, model: str, options: dict, float_params: int,
+                   device: str | Device = DEFAULT_DEVICE, original: Graph | None = None) -> dict:
+    """`float_params`: the original model's floating-point parameters (storage.float32_bits);
+    `original`: its float graph, whose layers the densities are measured against."""
     dev = device if isinstance(device, Device) else find_device(device)
     res = resources_section(design, dev)
+    storage = storage_section(hw_graph, design, float_params, original)
+    by_module = {e["module"]: e for e in storage["per_layer"]}
     nodes = {n.name: n for n in hw_graph.nodes()}
-    layers = [layer_entry(hw_graph, nodes[s.node], s.unit, s, res["per_block"][s.name])
+    layers = [layer_entry(hw_graph, nodes[s.node], s.unit, s, res["per_block"][s.name], by_module[s.name])
               for s in design.stages if isinstance(s.unit, MVULayer)]
     blocks = [{"name": s.name, "kind": block_of_unit(s.unit).__name__, "node": s.node, "summary": s.summary,
                "cycles": s.cycles, "resources": res["per_block"][s.name]}
@@ -103,12 +114,12 @@ def compile_report(hw_graph: Graph, design: Design, model: str, options: dict,
             "macs": sum(l["macs"] for l in layers),
             "lanes": sum(l["pe"] * l["simd"] for l in layers),
             "weight_bits": wbits,
-            "compression_vs_float32": round(sum(l["float_weight_bits"] for l in layers) / wbits, 3),
             "expected_ii_cycles": ii,
             "bottleneck": slowest.name,
             "ideal_ii_cycles": ideal,
             "expected_pe_utilization": round(ideal / ii, 4),
         },
+        "storage": storage,
         "pipeline": pipeline_section(design),
         "stream": {
             "s_axis_tdata_bits": design.s_tdata_width, "in_lanes": i.lanes,
@@ -133,7 +144,7 @@ def format_compile_report(rep: dict) -> str:
     lines.append(f"II {t['expected_ii_cycles']} cycles (ideal {t['ideal_ii_cycles']:g}, "
                  f"utilization {t['expected_pe_utilization']:.3f}, slowest block {t['bottleneck']}), "
                  f"{t['macs']:,} MACs on {t['lanes']} lanes, "
-                 f"weights {t['weight_bits']:,} bits ({t['compression_vs_float32']:g}x smaller than float32)")
+                 f"weights {t['weight_bits']:,} bits; {format_storage(rep['storage'])}")
     pruned = format_pruning(rep.get("pruning"))
     return "\n".join(lines + ([pruned] if pruned else []))
 

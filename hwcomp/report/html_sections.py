@@ -54,8 +54,14 @@ def summary(report: dict, sim: dict | None, synth: dict | None, design: dict | N
         cards.append({"title": "Bit-exact", "value": "yes" if sim["bit_exact"] else "NO",
                       "note": f"{num(sim['mismatches'])} of {num(sim['samples'])} samples differ from the IR executor",
                       "state": "good" if sim["bit_exact"] else "bad"})
-    cards.append({"title": "Weights", "value": f"{num(t['weight_bits'] / 8192, 1)} KiB",
-                  "note": f"{num(t['weight_bits'])} bits, {ratio(t['compression_vs_float32'])} smaller than float32"})
+    st = report.get("storage")
+    if st:
+        cards.append({"title": "Storage", "value": f"{num(st['total_bits'] / 8192, 1)} KiB",
+                      "note": f"{ratio(st['ratio'])} smaller than float32 ({ratio(st['huffman_ratio'])} "
+                              f"Huffman-coded); weights {num(t['weight_bits'])} bits"})
+    else:   # a report.json from before the storage section
+        cards.append({"title": "Weights", "value": f"{num(t['weight_bits'] / 8192, 1)} KiB",
+                      "note": f"{num(t['weight_bits'])} bits"})
     res = report.get("resources")
     if res:
         cards.append({"title": "Resources (estimate)", "value": f"{num(res.get('lut'))} LUT",
@@ -123,21 +129,45 @@ def resources(report: dict, synth: dict | None) -> dict:
     return resources_section(report, _stages(report), synth)
 
 
+# The storage table's bit columns: (heading, roles summed).
+STORAGE_COLUMNS = (("weights", ("weights",)), ("indices", ("indices",)), ("codebook", ("codebook",)),
+                   ("pointers", ("pointers",)), ("bias, thresholds, shifts", ("bias", "thresholds", "shifts")))
+
+
 def storage(report: dict) -> dict:
     layers = [{"name": l["name"], "dtype": l["weight_dtype"], "bits": l["weight_bits"],
-               "float_bits": l["float_weight_bits"], "ratio": ratio(l["float_weight_bits"] / l["weight_bits"])}
+               "float_bits": l["float_weight_bits"],
+               "ratio": ratio(l["float_weight_bits"] / l["weight_bits"] if l["weight_bits"] else None)}
               for l in report["layers"]]
     t = report["totals"]
     rows = [[l["name"], l["dtype"], num(l["bits"]), num(l["float_bits"]), l["ratio"]] for l in layers]
     total = ["total", "", num(t["weight_bits"]), num(sum(l["float_bits"] for l in layers)),
-             ratio(t["compression_vs_float32"])]
-    # a later `storage` section (its keys not fixed yet): its scalars, one level of nesting
-    extra = []
-    for key, v in sorted((report.get("storage") or {}).items()):
-        items = sorted(v.items()) if isinstance(v, dict) else [("", v)]
-        extra += [kv(f"{key} {k}".strip().replace("_", " "), _plain(x)) for k, x in items
-                  if not isinstance(x, (dict, list))]
-    return {"rows": rows, "total": total, "extra": extra, "chart": plots.storage_chart(layers) if layers else None}
+             ratio(sum(l["float_bits"] for l in layers) / t["weight_bits"] if t["weight_bits"] else None)]
+    return {"rows": rows, "total": total, "chart": plots.storage_chart(layers) if layers else None,
+            **_storage_table(report.get("storage"))}
+
+
+def _storage_table(st: dict | None) -> dict:
+    """Deep Compression's table: per stage its density and bits by role, plain and
+    Huffman-coded (code tables included), then the totals against float32."""
+    if not st:
+        return {"columns": [], "table": [], "table_total": [], "totals": []}
+    def huff(e, role):
+        h = e["huffman"][role]
+        return num(h["data_bits"] + h["table_bits"]) if e["bits"][role] else DASH
+    table = [[e["name"] or e["module"], pct(e.get("density")) if "density" in e else DASH,
+              *(num(sum(e["bits"][r] for r in roles)) for _, roles in STORAGE_COLUMNS),
+              num(e["total_bits"]), huff(e, "weights"), huff(e, "indices"), num(e["huffman_total_bits"])]
+             for e in st["per_layer"]]
+    b = st["bits"]
+    table_total = ["total", "", *(num(sum(b[r] for r in roles)) for _, roles in STORAGE_COLUMNS),
+                   num(st["total_bits"]), "", "", num(st["huffman_total_bits"])]
+    totals = [kv("stored bits", f"{num(st['total_bits'])} ({num(st['total_bits'] / 8192, 1)} KiB)"),
+              kv("float32 bits", f"{num(st['float32_bits'])} (32 \u00d7 {num(st['float32_bits'] // 32)} parameters)"),
+              kv("smaller than float32", ratio(st["ratio"])),
+              kv("Huffman-coded bits", num(st["huffman_total_bits"])),
+              kv("Huffman-coded, smaller than float32", ratio(st["huffman_ratio"]))]
+    return {"columns": [c for c, _ in STORAGE_COLUMNS], "table": table, "table_total": table_total, "totals": totals}
 
 
 def folding(report: dict) -> dict:

@@ -1,6 +1,8 @@
 """A short text table of a simulation result (sim.json) and its compile report."""
 from __future__ import annotations
 
+from hwcomp.report.storage import format_storage
+
 
 def format_sim_table(sim: dict, report: dict | None = None) -> str:
     def acc(key: str) -> str:
@@ -22,7 +24,8 @@ def format_sim_table(sim: dict, report: dict | None = None) -> str:
         t = report["totals"]
         rows += [
             ("lanes (PE*SIMD)", f"{t['lanes']}"),
-            ("weight storage", f"{t['weight_bits']:,} bits ({t['compression_vs_float32']:g}x less than float32)"),
+            ("weight storage", f"{t['weight_bits']:,} bits of weights"
+             + (f"; {format_storage(report['storage'])}" if "storage" in report else "")),
         ]
     w = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(w)}  {v}" for k, v in rows)

@@ -90,7 +90,7 @@ def synthesize(rtl_dir: str | Path, top: str, sources: Sequence[str | Path] | No
     for stale in (stat, top_json, net):  # a stale one must not pass for this run's
         if stale is not None:
             stale.unlink(missing_ok=True)
-    script = [f"read_verilog -defer {' '.join(names)}", _synth_command(synth, top, gates, flatten),
+    script = [f"read_verilog -defer{_defines(synth)} {' '.join(names)}", _synth_command(synth, top, gates, flatten),
               f"tee -q -o {_rel(stat, rtl)} stat -json"]
     if not flatten:  # the top's own cells: its submodule instances and their modules
         script += [f"select {top}", f"write_json -noscopeinfo -selected {_rel(top_json, rtl)}", "select -clear"]
@@ -119,6 +119,16 @@ def synthesize(rtl_dir: str | Path, top: str, sources: Sequence[str | Path] | No
     # Yosys may repeat a warning (per use, or in its closing summary): keep each once.
     warnings = tuple(dict.fromkeys(ln.strip() for ln in lines if "Warning:" in ln and LATCH_MESSAGE not in ln))
     return SynthResult(top, cells, latches, warnings, log, stat, seconds, modules, instances, net)
+
+
+# Macros the library reads per flow: on ECP5 a registered product that fits one slice becomes
+# MULT18X18D with its own output register (templates/hwcomp_mul.v), which Yosys does not infer.
+FLOW_DEFINES = {"synth_ecp5": ("HWCOMP_ECP5_DSP",)}
+
+
+def _defines(synth: str | None) -> str:
+    names = FLOW_DEFINES.get(synth.split()[0], ()) if synth else ()
+    return "".join(f" -D{n}" for n in names)
 
 
 def _synth_command(synth: str | None, top: str, gates: bool, flatten: bool) -> str:

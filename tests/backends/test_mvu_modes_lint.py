@@ -18,7 +18,7 @@ from hwcomp.sim.toolchain import ensure_verilator
 
 pytestmark = pytest.mark.rtl
 
-SOURCES = [templates_dir() / n for n in ("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mvu.v")]
+SOURCES = [templates_dir() / n for n in ("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mul.v", "hwcomp_mvu.v")]
 
 
 def mode_layer(rows: int, cols: int, pe: int, simd: int, *, bipolar: bool = False, k: int = 0,

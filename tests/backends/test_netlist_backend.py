@@ -66,7 +66,7 @@ def test_files_in_compile_order_then_mem(dense_layer, tmp_path: Path) -> None:
     names = [f.name for f in files]
     libs = [n for n in names if n.startswith("hwcomp_")]
     assert libs == [m for m in LIBRARY_MODULES if m in libs]
-    assert set(libs) == {"hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mvu.v", "hwcomp_swu.v",
+    assert set(libs) == {"hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mul.v", "hwcomp_mvu.v", "hwcomp_swu.v",
                          "hwcomp_scale.v",
                          "hwcomp_pool.v", "hwcomp_add.v", "hwcomp_fork.v", "hwcomp_concat.v"}
     assert names[len(libs):] == ["resnet_tiny.v", "conv_weights.mem", "conv_bias.mem"]

@@ -14,7 +14,7 @@ from hwcomp.resources import templates_dir
 
 GOLDEN = Path(__file__).parent / "golden"
 # The library modules an MVU design needs, in compile order.
-MVU_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mvu.v")
+MVU_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mul.v", "hwcomp_mvu.v")
 # HWCOMP_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
 UPDATE = os.environ.get("HWCOMP_UPDATE_GOLDEN") == "1"
 

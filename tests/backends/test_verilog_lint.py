@@ -61,7 +61,7 @@ def test_mvu_lint(dense_layer, corner: str) -> None:
     # Weights of 1 keep every accumulator small enough for any acc_width here.
     layer = dense_layer("l", np.ones((rows, cols), dtype=np.int64), **cfg)
     params = {k: literal(v) for k, v in mvu_parameters(layer)}
-    lint(library("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mvu.v"), "hwcomp_mvu", params)
+    lint(library("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mul.v", "hwcomp_mvu.v"), "hwcomp_mvu", params)
 
 
 def test_generated_tops_lint(design, dense_layer, tmp_path) -> None:
@@ -73,3 +73,15 @@ def test_generated_tops_lint(design, dense_layer, tmp_path) -> None:
     for d in (design, single, tail):
         files = write_verilog(d, tmp_path / d.name)
         lint([f for f in files if f.suffix == ".v"], d.name)
+
+
+@pytest.mark.parametrize("values", [(0, 1), (-3, 0, 1, 2, 5)], ids=["cb1", "cb3"])
+def test_mvu_codebook_lint(dense_layer, values) -> None:
+    from dataclasses import replace
+
+    cb = np.array(values, dtype=np.int64)
+    w = cb[np.arange(15).reshape(3, 5) % len(cb)]
+    layer = replace(dense_layer("l", w, pe=2, simd=2, acc_width=12), codebook=cb)
+    params = {k: literal(v) for k, v in mvu_parameters(layer)}
+    assert "CB_W" in params   # the codebook branch is the one linted
+    lint(library("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mul.v", "hwcomp_mvu.v"), "hwcomp_mvu", params)

@@ -254,6 +254,7 @@ FUNCTION_CASES = {
     "fold": (lambda: lowered(residual_mlp()), lambda f, g: f(g)),  # one folder, branches included
     "prune_channels": (residual_mlp, lambda f, g: f(g, 0.5, "global")),
     "remove_elements": (mlp, _remove_elements),
+    "share_weights": (mlp, lambda f, g: f(g, 1)),
 }
 
 

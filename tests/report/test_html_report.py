@@ -12,6 +12,7 @@ import pytest
 from hwcomp.devices import device
 from hwcomp.errors import HwcompError
 from hwcomp.outdir import read_manifest
+from hwcomp.report.html_format import ratio
 from hwcomp.report.html_report import refresh_html_report, render_report, write_html_report
 from report_inputs import estimate, sim_result, synthesized
 
@@ -58,7 +59,12 @@ def test_folding_and_storage_tables_hold_each_layer(report):
         assert cells[:7] == [f"{l['rows']}\u00d7{l['cols']}", str(l["pe"]), str(l["simd"]), str(l["nf"]),
                              str(l["sf"]), f"{l['cycles']:,}", f"{l['ideal_cycles']:,g}"]
         assert f"{l['weight_bits']:,}" in store and f"{l['float_weight_bits']:,}" in store
-    assert f"{report['totals']['compression_vs_float32']:g}\u00d7" in store
+    st = report["storage"]
+    assert f"{st['total_bits']:,}" in store and f"{st['huffman_total_bits']:,}" in store
+    assert ratio(st["ratio"]) in store and ratio(st["huffman_ratio"]) in store
+    for e in st["per_layer"]:
+        assert re.search(rf"<tr><td>{re.escape(e['name'] or e['module'])}</td>.*?<td class=\"r\">"
+                         rf"{e['total_bits']:,}</td>", store), e["module"]
 
 
 def test_pipeline_table_lists_every_stage_with_its_cycles(report):
@@ -131,11 +137,16 @@ def test_resources_json_utilization_without_a_known_device(report):
     assert "12.5%" in res and "1250" not in res and "Fmax" not in res
 
 
-def test_storage_section_when_the_report_has_one(report):
+def test_storage_numbers_come_from_the_storage_section(report):
     rep = copy.deepcopy(report)
-    rep["storage"] = {"total_bits": 1000, "float32_bits": 32000, "ratio": 32.0}
-    store = section(render_report(rep), "storage")
-    assert "total bits" in store and "32,000" in store
+    rep["storage"].update(total_bits=1000, float32_bits=32000, ratio=32.0, huffman_ratio=40.5)
+    page = render_report(rep)
+    store = section(page, "storage")
+    assert "total bits" in store and "32,000 (32 \u00d7 1,000 parameters)" in store
+    assert "32\u00d7" in store and "40.5\u00d7" in store
+    assert "32\u00d7 smaller than float32 (40.5\u00d7 Huffman-coded)" in section(page, "summary")
+    old = {k: v for k, v in report.items() if k != "storage"}   # a report.json from before it
+    assert "Storage report" not in section(render_report(old), "storage")
 
 
 def test_same_input_same_bytes_in_another_process(build):

@@ -68,6 +68,26 @@ class MemoryImage:
 
 
 @dataclass(frozen=True)
+class Constant:
+    """A number of the model held in an HDL parameter rather than a ROM (a layer's
+    requantization shift, its saturation bounds): `bits` wide, for the storage report.
+    Structure (widths, counts, folding) is not storage and is never one."""
+    name: str
+    bits: int
+    role: str
+
+    def __post_init__(self):
+        if self.role not in MEMORY_ROLES:
+            raise ValueError(f"{self.name}: constant role {self.role!r} is not one of {', '.join(MEMORY_ROLES)}")
+
+
+def value_bits(v: int) -> int:
+    """Bits that hold the integer v: unsigned when v >= 0, two's complement when negative."""
+    v = int(v)
+    return max(1, v.bit_length() if v >= 0 else (-v - 1).bit_length() + 1)
+
+
+@dataclass(frozen=True)
 class Resources:
     """FPGA resources of one instance; None is unknown (no model yet). `model` says
     what the numbers come from (hw/resource_model.py)."""
@@ -172,6 +192,11 @@ class Block:
 
     @classmethod
     def memories(cls, unit, name: str) -> tuple[MemoryImage, ...]:
+        return ()
+
+    @classmethod
+    def constants(cls, unit) -> tuple[Constant, ...]:
+        """The model's numbers this instance holds in HDL parameters (see Constant)."""
         return ()
 
     @classmethod

@@ -11,7 +11,7 @@ from hwcomp.numerics import ROUNDINGS
 from hwcomp.ops.shape import Flatten
 from hwcomp.ops.window import AveragePoolReduce, GlobalPoolReduce, PoolReduce, SlidingWindow, pad_value
 
-from .base import Bits, Block, Hdl, register
+from .base import Bits, Block, Constant, Hdl, register, value_bits
 
 POOL_MODE = {MAX: 0, SUM: 1}
 
@@ -28,6 +28,15 @@ def scale_params(scale: Scale | None, out_width: int) -> tuple:
     rounding = (("ROUND", ROUNDINGS.index(scale.rounding)),) if scale and scale.rounding != "half_up" else ()
     return (("MULT", mult), ("SHIFT", shift)) + rounding + (
         ("OUT_W", out_width), ("OUT_MIN", Bits(lo, out_width + 1)), ("OUT_MAX", Bits(hi, out_width + 1)))
+
+
+def scale_constants(scale: Scale | None) -> tuple[Constant, ...]:
+    """A scale step's numbers for the storage report (none without a scale: max pooling's
+    MULT and SHIFT are placeholders). The bounds are output codes, out_width bits each."""
+    if scale is None:
+        return ()
+    return (Constant("MULT", value_bits(scale.mult), "shifts"), Constant("SHIFT", value_bits(scale.shift), "shifts"),
+            Constant("OUT_MIN", scale.out_width, "thresholds"), Constant("OUT_MAX", scale.out_width, "thresholds"))
 
 
 def node_scale(node, dt) -> Scale:
@@ -126,6 +135,10 @@ class PoolBlock(Block):
                    params + scale_params(u.scale, u.out_width))
 
     @classmethod
+    def constants(cls, unit: PoolUnit):
+        return scale_constants(unit.scale)
+
+    @classmethod
     def summary(cls, unit: PoolUnit) -> str:
         what = "max" if unit.mode == MAX else "average"
         return f"{what} over {unit.window} positions, {unit.channels} channels, {unit.lanes} lanes"
@@ -165,6 +178,10 @@ class GlobalPoolBlock(Block):
                   ("IN_W", u.in_width), ("IN_SIGNED", int(u.in_signed)))
         return Hdl("hwcomp_gap", ("hwcomp_fifo.v", "hwcomp_scale.v", "hwcomp_pool.v", "hwcomp_gap.v"),
                    params + scale_params(u.scale, u.out_width))
+
+    @classmethod
+    def constants(cls, unit: GlobalPoolUnit):
+        return scale_constants(unit.scale)
 
     @classmethod
     def summary(cls, unit: GlobalPoolUnit) -> str:

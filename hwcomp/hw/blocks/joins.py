@@ -15,7 +15,7 @@ from hwcomp.ops.elementwise import Add, Sum
 from hwcomp.ops.join import ResidualAdd
 from hwcomp.ops.shape import Concat
 
-from .base import Bits, Block, Hdl, register
+from .base import Bits, Block, Constant, Hdl, register, value_bits
 from .feature_maps import pixels
 
 
@@ -82,6 +82,15 @@ class AddBlock(Block):
             ("IN1_W", u.in1_width), ("IN1_SIGNED", int(u.in1_signed)), ("SHIFT0", u.shift0),
             ("SHIFT1", u.shift1), ("SHIFT", u.scale.shift), ("RELU", int(u.scale.relu)), ("OUT_W", w),
             ("OUT_MIN", Bits(u.scale.out_min, w + 1)), ("OUT_MAX", Bits(u.scale.out_max, w + 1))))
+
+    @classmethod
+    def constants(cls, unit: AddUnit):
+        """The branches' alignment shifts and the output's shift and saturation bounds."""
+        u = unit
+        return (Constant("SHIFT0", value_bits(u.shift0), "shifts"), Constant("SHIFT1", value_bits(u.shift1), "shifts"),
+                Constant("SHIFT", value_bits(u.scale.shift), "shifts"),
+                Constant("OUT_MIN", u.scale.out_width, "thresholds"),
+                Constant("OUT_MAX", u.scale.out_width, "thresholds"))
 
     @classmethod
     def summary(cls, unit: AddUnit) -> str:

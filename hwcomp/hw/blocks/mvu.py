@@ -17,7 +17,9 @@ import numpy as np
 from hwcomp.hw.binary import check_xnor_layer, xnor_layer, xnor_parameters, xnor_threshold_rows, xnor_weight_rows
 from hwcomp.hw.design import Folded, MVULayer
 from hwcomp.hw.numerics import accumulator_bounds
+from hwcomp.devices import device
 from hwcomp.hw.pipeline import DEFAULT_CLOCK_MHZ, mvu_pipeline, xnor_pipeline
+from hwcomp.hw.resource_model import Multiplier, dsp_count
 from hwcomp.numerics import ceil_div, int_range
 from hwcomp.ops.activation import Relu
 from hwcomp.ops.dense import Dense
@@ -26,8 +28,10 @@ from hwcomp.ops.quantizers import MultiThreshold
 from hwcomp.ops.shape import Flatten
 from hwcomp.ops.window import SlidingWindow
 
-from .base import Bits, Block, Hdl, Knob, MemFile, MemoryImage, lane_options, register
+from .base import Bits, Block, Constant, Hdl, Knob, MemFile, MemoryImage, lane_options, register
 from .feature_maps import pixels
+
+ECP5 = device("lfe5u-25f")   # any ECP5: the family's 18x18 slice
 
 # Cycles from the input handshake of a vector's last step to the handshake of
 # its last output word, when nothing stalls, without optional register stages
@@ -36,7 +40,7 @@ MVU_LATENCY = 4
 # Library files both kinds of unit need (the shared folded core), compile order.
 MVU_SOURCES = ("hwcomp_fifo.v", "hwcomp_mvu_fold.v")
 # The multi-bit unit sums its products with this tree.
-MVU_TREE_SOURCES = ("hwcomp_add_tree.v",)
+MVU_TREE_SOURCES = ("hwcomp_add_tree.v", "hwcomp_mul.v")
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,8 @@ def mvu_layer(graph, node, name: str, slots: tuple[int, ...], padded: int, pe: i
     # A degenerate layer (all-zero inputs or weights) has a narrow accumulator with many
     # fractional bits; the unit rounds in ACC_W + 1 bits, so widen it to hold the shift.
     acc_width = max(a["acc_dtype"].width, a["shift"]) if a["requant"] else a["acc_dtype"].width
+    if not (xnor or bipolar):
+        modes["codebook"] = weight_codebook(wp, weight_width, graph.meta.get("share_weights"))
     return MVULayer(
         name=name, rows=rows, cols=cols, pe=pe, simd=simd,
         in_width=xt.width, in_signed=xt.signed, weight_width=weight_width,
@@ -182,6 +188,21 @@ def shift_file(name: str) -> str:
     return f"{name}_shift.mem"
 
 
+def codebook_file(name: str) -> str:
+    return f"{name}_codebook.mem"
+
+
+def weight_codebook(weights: np.ndarray, weight_width: int, share_bits: int | None) -> np.ndarray | None:
+    """The codebook of a unit with shared weights: its distinct padded weights (0 among them
+    when the layer or its padding has zeros), when --share-weights is on and the indices
+    are narrower than the weights."""
+    if share_bits is None:
+        return None
+    values = np.unique(np.asarray(weights, dtype=np.int64))
+    index_width = max(1, (len(values) - 1).bit_length())
+    return values if len(values) >= 2 and index_width < weight_width else None
+
+
 def folded_rows(layer, values: np.ndarray) -> np.ndarray:
     """[rows_p, cols_p] -> [NF*SF, PE*SIMD]: line nf*SF+sf holds W[nf*PE+p, sf*SIMD+s] at p*SIMD+s."""
     w = np.asarray(values, dtype=np.int64).reshape(layer.nf, layer.pe, layer.sf, layer.simd)
@@ -199,9 +220,20 @@ def clamped_thresholds(layer: MVULayer) -> np.ndarray:
 
 
 def weight_image(layer: MVULayer, name: str) -> MemoryImage:
+    """The weight ROM: the weights, or with a codebook each weight's index into it."""
     if layer.xnor:
         return MemoryImage(weight_file(name), ((xnor_weight_rows(xnor_layer(layer)), 1),))
+    if layer.codebook is not None:
+        index = np.searchsorted(np.asarray(layer.codebook, np.int64), np.asarray(layer.weights, np.int64))
+        return MemoryImage(weight_file(name), ((folded_rows(layer, index), layer.codebook_width),), role="indices")
     return MemoryImage(weight_file(name), ((folded_rows(layer, layer.weights), layer.weight_width),))
+
+
+def codebook_image(layer: MVULayer, name: str) -> MemoryImage:
+    """2^CB_W lines: line i the weight of index i; the lines past the codebook hold 0."""
+    cb = np.zeros(1 << layer.codebook_width, dtype=np.int64)
+    cb[: len(layer.codebook)] = layer.codebook
+    return MemoryImage(codebook_file(name), ((cb[:, None], layer.weight_width),), role="codebook")
 
 
 def bias_image(layer: MVULayer, name: str) -> MemoryImage:
@@ -262,6 +294,8 @@ def check_layer(layer: MVULayer) -> None:
         fail("in_fifo_depth must be >= 2 for full rate")
     if layer.row_shifts is not None:
         _check_row_shifts(layer, fail)
+    if layer.codebook is not None:
+        _check_codebook(layer, fail)
     if layer.thresholds is not None:
         _check_thresholds(layer, fail)
         return
@@ -279,6 +313,22 @@ def check_layer(layer: MVULayer) -> None:
     r_lo, r_hi = int_range(layer.acc_width + 1, True)
     if layer.out_min > r_hi or layer.out_max < r_lo:
         fail("saturation bounds lie outside every reachable value")
+
+
+def _check_codebook(layer: MVULayer, fail) -> None:
+    """Sorted distinct weights of the unit's type, 2 to 256 of them, holding every weight."""
+    cb = np.asarray(layer.codebook)
+    if cb.ndim != 1 or not np.issubdtype(cb.dtype, np.integer) or not 2 <= cb.size <= 256:
+        fail(f"codebook must be 2 to 256 integers, got {cb.dtype} {cb.shape}")
+    if layer.weight_bipolar:
+        fail("bipolar weights have no codebook")
+    if (np.diff(cb) <= 0).any():
+        fail("codebook must be sorted and distinct")
+    w_lo, w_hi = int_range(layer.weight_width, True)
+    if cb.min() < w_lo or cb.max() > w_hi:
+        fail(f"codebook values outside int{layer.weight_width}")
+    if not np.isin(np.asarray(layer.weights), cb).all():
+        fail("a weight is not in the codebook")
 
 
 def _check_row_shifts(layer: MVULayer, fail) -> None:
@@ -341,7 +391,21 @@ def mvu_parameters(layer: MVULayer) -> tuple:
         params += (("THRESH_K", layer.thresh_k), ("OUT_BASE", int(layer.out_base)))
     if layer.row_shifts is not None:
         params += (("ROW_SHIFT_W", layer.row_shift_width),)
-    return params + layer.pipeline.parameters()
+    if layer.codebook is not None:
+        params += (("CB_W", layer.codebook_width),)
+    params += layer.pipeline.parameters()
+    if layer.pipeline.prod_reg >= 1 and products_fit_dsp18(layer):
+        params += (("MUL_DSP18", 1),)
+    return params
+
+
+def products_fit_dsp18(layer: MVULayer) -> bool:
+    """Whether each of the unit's products maps onto one 18x18 DSP slice (as Yosys' ECP5 flow
+    maps it): hwcomp_mul.v then puts the first product register inside the slice on ECP5."""
+    x_w = layer.in_width + (0 if layer.in_signed else 1)
+    wv_w = 2 if layer.weight_bipolar else layer.weight_width
+    m = Multiplier(wv_w, x_w, min(wv_w + x_w, layer.acc_width))
+    return max(m.a, m.b) <= 18 and dsp_count(m, ECP5) == 1
 
 
 @register
@@ -436,6 +500,8 @@ class MvuBlock(Block):
             files.append(("THRESH_FILE", MemFile(thresh_file(name))))
         if unit.row_shifts is not None:
             files.append(("SHIFT_FILE", MemFile(shift_file(name))))
+        if unit.codebook is not None:
+            files.append(("CODEBOOK_FILE", MemFile(codebook_file(name))))
         return Hdl("hwcomp_mvu", MVU_SOURCES + MVU_TREE_SOURCES + ("hwcomp_mvu.v",), mvu_parameters(unit) + tuple(files))
 
     @classmethod
@@ -444,7 +510,24 @@ class MvuBlock(Block):
             return (weight_image(unit, name),) + ((threshold_image(unit, name),) if unit.thresholds is not None else ())
         images = (weight_image(unit, name), bias_image(unit, name))
         images += (threshold_image(unit, name),) if unit.thresholds is not None else ()
+        images += (codebook_image(unit, name),) if unit.codebook is not None else ()
         return images + ((shift_image(unit, name),) if unit.row_shifts is not None else ())
+
+    @classmethod
+    def constants(cls, unit: MVULayer) -> tuple[Constant, ...]:
+        """The requantization's one shift (a shift ROM replaces it when the rows have their own)
+        in [0, ACC_W], its saturation bounds (output codes), a threshold unit's first code."""
+        if unit.xnor:
+            return ()
+        out = ()
+        if unit.requant:
+            if unit.row_shifts is None:
+                out += (Constant("SHIFT", unit.acc_width.bit_length(), "shifts"),)
+            out += (Constant("OUT_MIN", unit.out_width, "thresholds"),
+                    Constant("OUT_MAX", unit.out_width, "thresholds"))
+        if unit.thresholds is not None:
+            out += (Constant("OUT_BASE", unit.out_width, "thresholds"),)
+        return out
 
     @classmethod
     def summary(cls, unit) -> str:
@@ -455,6 +538,8 @@ class MvuBlock(Block):
             kind = f"{layer.thresh_k} thresholds"
         if layer.weight_bipolar:
             kind = f"bipolar weights, {kind}"
+        if layer.codebook is not None:
+            kind = f"{len(layer.codebook)} shared weights ({layer.codebook_width}-bit indices), {kind}"
         if layer.xnor:
             kind = "XNOR-popcount, " + ("threshold out" if layer.thresholds is not None else "popcount out")
         return (f"{layer.rows}x{layer.cols} (padded {layer.rows_p}x{layer.cols_p}), "

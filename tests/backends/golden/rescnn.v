@@ -363,6 +363,7 @@ hwcomp_mvu #(
     .PROD_REG(1),
     .TREE_LEVELS(2),
     .ACT_REG(0),
+    .MUL_DSP18(1),
     .WEIGHT_FILE({MEM_DIR, "mvu7_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "mvu7_bias.mem"})
 ) u_mvu7 (
@@ -609,6 +610,7 @@ hwcomp_mvu #(
     .PROD_REG(1),
     .TREE_LEVELS(2),
     .ACT_REG(0),
+    .MUL_DSP18(1),
     .WEIGHT_FILE({MEM_DIR, "mvu18_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "mvu18_bias.mem"}),
     .SHIFT_FILE({MEM_DIR, "mvu18_shift.mem"})
@@ -766,6 +768,7 @@ hwcomp_mvu #(
     .PROD_REG(1),
     .TREE_LEVELS(2),
     .ACT_REG(0),
+    .MUL_DSP18(1),
     .WEIGHT_FILE({MEM_DIR, "mvu26_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "mvu26_bias.mem"})
 ) u_mvu26 (
