@@ -30,6 +30,7 @@ from hwcomp.passes.lowbit import lowbit
 from hwcomp.passes.base import run_to_fixed_point
 from hwcomp.passes.integerize import integerize
 from hwcomp.passes.quantize import QuantConfig, quantize
+from hwcomp.passes.sparsify import SPARSE_MODES, choose_sparse
 from hwcomp.passes.weight_grid import has_quantizers
 from hwcomp.passes.streamline_transposes import to_channels_last
 from hwcomp.report.compile_report import compile_report
@@ -120,9 +121,10 @@ def _integerized(g: Graph, quantized: Graph) -> Graph:
 
 
 def hardware_pipeline(g: Graph, calib: np.ndarray | None, cfg: QuantConfig, target_ii: int | None,
-                      pe_simd=None, fit: FitGoal | None = None, say: Progress | None = None) -> Graph:
+                      pe_simd=None, fit: FitGoal | None = None, say: Progress | None = None,
+                      sparse: str = "auto") -> Graph:
     q = integer_graph(g, calib, cfg)
-    lowered = run_to_fixed_point(q, [lower_to_hardware])
+    lowered = choose_sparse(run_to_fixed_point(q, [lower_to_hardware]), sparse, target_ii, pe_simd)
     if fit is None:
         return fold(lowered, target_ii, pe_simd)
     if say is not None:
@@ -170,21 +172,25 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
                   progress: Progress | None = None,
                   max_tensor_elems: int = DEFAULT_MAX_TENSOR_ELEMS,
                   device: str | None = None, max_util: float | None = None,
-                  target_fps: float | None = None, clock_mhz: float = DEFAULT_CLOCK_MHZ) -> CompileResult:
+                  target_fps: float | None = None, clock_mhz: float = DEFAULT_CLOCK_MHZ,
+                  sparse: str = "auto") -> CompileResult:
     """max_tensor_elems bounds every tensor (weights, folded constants, intermediates, the
     sliding windows hwcomp makes); a model needing more is refused before allocating it.
     `device` (hwcomp/devices.py; default xc7z020) is what report.json's resource estimate is
     against. Given (and no target_ii or pe_simd), the folding is the fastest whose estimate
     stays within `max_util` (default 0.8) of it; with `target_fps`, the fewest lanes that
     reach it at `clock_mhz` (hw/fit.py). clock_mhz is also the clock target the units are
-    pipelined for (hw/pipeline.py)."""
+    pipelined for (hw/pipeline.py). `sparse` (auto, on, off) picks the layers built as sparse
+    units (passes/sparsify.py)."""
     say = progress or (lambda _msg: None)
+    if sparse not in SPARSE_MODES:
+        raise HwcompError(f"sparse {sparse!r}: supported {', '.join(SPARSE_MODES)}")
     if not (isinstance(clock_mhz, (int, float)) and 1 <= clock_mhz <= 1000):
         raise HwcompError(f"clock target {clock_mhz!r} MHz: supported 1 to 1000 MHz")
     fit = fit_goal(device, max_util, target_fps, clock_mhz, target_ii, pe_simd)
     device = find_device(device or DEFAULT_DEVICE).name   # an unknown name fails before any work
     folding_options = {"device": device, "max_util": None if fit is None else fit.max_util,
-                       "target_fps": target_fps, "clock_mhz": float(clock_mhz)}
+                       "target_fps": target_fps, "clock_mhz": float(clock_mhz), "sparse": sparse}
     model, out_dir = Path(model), Path(out_dir)
     cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
     say(f"importing {model}")
@@ -196,7 +202,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     check_tensor_sizes(channels_last, max_tensor_elems)
     if has_quantizers(g):
         say("quantized model: integerizing with its own quantizers (thresholds from its activation functions)")
-        hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd, fit, say)
+        hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd, fit, say, sparse)
         options = {"bits": "from the model", "quantization": "the model's own quantizers", "target_ii": target_ii,
                    "fold": _fold_option(pe_simd), **folding_options}
         return _write_build(model, out_dir, g, hw, options, say)
@@ -216,7 +222,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
             f"layers {edges}, {len(x)} calibration samples)")
     else:
         say(f"quantizing ({cfg.weight_bits}-bit weights, {cfg.act_bits}-bit activations, {len(x)} calibration samples)")
-    hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd, fit, say)
+    hw = hardware_pipeline(g, x, cfg, target_ii, pe_simd, fit, say, sparse)
     options = {"bits": cfg.spec, "quantization": "low-bit" if cfg.low_bit else "fixed point",
                "target_ii": target_ii, "fold": _fold_option(pe_simd), **folding_options}
     if cfg.low_bit:

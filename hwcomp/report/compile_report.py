@@ -7,6 +7,7 @@ from hwcomp.devices import DEFAULT_DEVICE, Device, device as find_device
 from hwcomp.hw.blocks import block_of_unit
 from hwcomp.hw.blocks.mvu import unit_input
 from hwcomp.hw.design import Design, MVULayer
+from hwcomp.hw.sparse import SparseLayer
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.report.pipeline import pipeline_section
 
@@ -36,10 +37,29 @@ def resources_section(design: Design, dev: Device) -> dict:
     }
 
 
-def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer, stage, resources: dict) -> dict:
+def layer_entry(hw_graph: Graph, node: Node, unit, stage, resources: dict) -> dict:
+    """A unit's entry; a sparse unit's (hw/sparse.py) counts the multiplies by its non-zero
+    weights and stores entry values, indices and its crossbar map as its weight bits."""
     a = node.attrs
     u = unit_input(hw_graph, node)
+    sparse = isinstance(unit, SparseLayer)
+    layer = unit.dense if sparse else unit
     macs = u.pixels * layer.rows * u.positions * u.channels
+    entry = _layer_fields(hw_graph, node, layer, stage, resources, u, a, macs)
+    if sparse:
+        nnz_macs = u.pixels * int((unit.values != 0).sum())
+        mems = block_of_unit(unit).memories(unit, stage.name)
+        bits = {m.role: sum(v.shape[0] * v.shape[1] * w for v, w in m.fields) for m in mems}
+        entry.update(macs=nnz_macs, ideal_cycles=round(nnz_macs / layer.pe, 3),
+                     weight_bits=bits["weights"] + bits["indices"] + bits["pointers"],
+                     sparse={"nonzeros": unit.nnz, "density": round(unit.nnz / max(1, layer.rows * layer.cols), 4),
+                             "entries": unit.entries, "idx_width": unit.idx_width,
+                             "value_bits": bits["weights"], "index_bits": bits["indices"],
+                             "pointer_bits": bits["pointers"]})
+    return entry
+
+
+def _layer_fields(hw_graph: Graph, node: Node, layer: MVULayer, stage, resources: dict, u, a, macs: int) -> dict:
     return {
         "name": node.name,
         "module": stage.name,
@@ -75,10 +95,10 @@ def compile_report(hw_graph: Graph, design: Design, model: str, options: dict,
     res = resources_section(design, dev)
     nodes = {n.name: n for n in hw_graph.nodes()}
     layers = [layer_entry(hw_graph, nodes[s.node], s.unit, s, res["per_block"][s.name])
-              for s in design.stages if isinstance(s.unit, MVULayer)]
+              for s in design.stages if isinstance(s.unit, (MVULayer, SparseLayer))]
     blocks = [{"name": s.name, "kind": block_of_unit(s.unit).__name__, "node": s.node, "summary": s.summary,
                "cycles": s.cycles, "resources": res["per_block"][s.name]}
-              for s in design.stages if not isinstance(s.unit, MVULayer)]
+              for s in design.stages if not isinstance(s.unit, (MVULayer, SparseLayer))]
     ii = design.expected_ii
     ideal = max(l["ideal_cycles"] for l in layers)
     wbits = sum(l["weight_bits"] for l in layers)

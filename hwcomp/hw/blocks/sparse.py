@@ -89,6 +89,33 @@ def sparse_unit(graph, node, name: str, slots, padded: int, pe: int, simd: int,
     return sparse_layer(dense, in_fifo_depth=SPARSE_FIFO_DEPTH)
 
 
+def natural_layout(graph, node, simd: int) -> tuple[tuple[int, ...], int]:
+    """Slots and padded pixel of the unit's input read at `simd` lanes from a packed stream."""
+    c = unit_input(graph, node).channels
+    return tuple(range(c)), ceil_div(c, simd) * simd
+
+
+def dense_cost(graph, node, pe: int, simd: int) -> tuple[int, int]:
+    """Cycles per vector and weight ROM bits of the dense unit at (pe, simd)."""
+    u = unit_input(graph, node)
+    rows = node.params["weight"].shape[0]
+    sf = ceil_div(u.positions * natural_layout(graph, node, simd)[1], simd)
+    nf = ceil_div(rows, pe)
+    return nf * sf, nf * sf * pe * simd * _weight_bits(node)
+
+
+def sparse_cost(graph, node, pe: int, simd: int) -> tuple[int, int]:
+    """Cycles per vector and entry + crossbar ROM bits of the sparse unit at `pe` lanes."""
+    u = unit_input(graph, node)
+    slots, padded = natural_layout(graph, node, simd)
+    w = placed_weights(graph, node, slots, padded, simd)
+    idx = choose_index_width(w, simd, _weight_bits(node))
+    e = planned_steps(graph, node, slots, padded, pe, simd)
+    nf = ceil_div(w.shape[0], pe)
+    sf = ceil_div(u.positions * padded, simd)
+    return max(e, sf), e * pe * (_weight_bits(node) + idx + 1) + nf * pe * map_width(pe)
+
+
 def index_file(name: str) -> str:
     return f"{name}_index.mem"
 
