@@ -234,6 +234,8 @@ FUNCTION_CASES = {
     "lowbit": (mlp, lambda f, g: f(g, CALIB, LOW_BIT)),
     "integerize": (lambda: lowbit(mlp(), CALIB, LOW_BIT), lambda f, g: f(g)),
     "fold": (lambda: lowered(residual_mlp()), lambda f, g: f(g)),  # one folder, branches included
+    "to_sparse": (lambda: lowered(mlp()), lambda f, g: f(g, ["fc0"])),
+    "choose_sparse": (lambda: lowered(mlp()), lambda f, g: f(g, "on")),
 }
 
 
