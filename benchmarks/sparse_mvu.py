@@ -9,14 +9,13 @@ the executor; "measured" is the simulator's steady-state cycles per vector.
 The dense comparison folds the same layer on the same number of multipliers
 (PE x SIMD = lanes).
 
-    python benchmarks/sparse_mvu.py [--synth]   # prints a table, writes results/sparse_mvu.json
+    python benchmarks/sparse_mvu.py [--synth]   # prints a table, writes results/sparse_mvu[_synth].json
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import sys
 import tempfile
 from pathlib import Path
 
@@ -47,7 +46,7 @@ def gemm_model(path: Path, rows: int, cols: int, zeros: float, seed: int) -> Pat
 
 
 def measure(work: Path, rows: int, cols: int, zeros: float, lanes: int, simd: int, sparse: str,
-            fold: tuple[int, int]) -> dict:
+            fold: tuple[int, int], synth: bool = False) -> dict:
     tag = f"{rows}x{cols}_{int(zeros * 100)}_{sparse}"
     model = gemm_model(work / f"{tag}.onnx", rows, cols, zeros, seed=int(zeros * 100) + rows)
     rng = np.random.default_rng(0)
@@ -64,7 +63,7 @@ def measure(work: Path, rows: int, cols: int, zeros: float, lanes: int, simd: in
         nnz = layer["sparse"]["nonzeros"]
         row.update(nnz=nnz, ideal=math.ceil(nnz / lanes), entries=layer["sparse"]["entries"],
                    idx_width=layer["sparse"]["idx_width"], ratio=round(sim["ii_cycles"] / math.ceil(nnz / lanes), 4))
-    if "--synth" in sys.argv:
+    if synth:
         row.update(synth_cells(out / "rtl", res.report["top"]))
     return row
 
@@ -89,21 +88,37 @@ def rom_bits(rtl: Path) -> int:
     return total
 
 
+def matching_fold(rows: int, cols: int, simd: int, cycles: int) -> tuple[int, int]:
+    """The dense unit's (PE, SIMD) with the fewest PE whose NF * SF reaches `cycles` per vector."""
+    sf = math.ceil(cols / simd)
+    return math.ceil(rows / max(1, cycles // sf)), simd
+
+
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).add_argument("--synth", action="store_true")
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--synth", action="store_true", help="also synthesize (Yosys synth_xilinx) each design")
+    synth = p.parse_args().synth
     rows_out = []
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
         for rows, cols, lanes, simd, dense_fold in LAYERS:
+            if synth:   # the dense unit on as many multipliers (its cycles do not depend on the zeros)
+                rows_out.append(dict(measure(work, rows, cols, ZEROS[0], lanes, simd, "off", dense_fold, True),
+                                     compare="same multipliers"))
+                print(rows_out[-1], flush=True)
             for zeros in ZEROS:
-                rows_out.append(measure(work, rows, cols, zeros, lanes, simd, "on", (lanes, simd)))
-                if "--synth" in sys.argv:
-                    rows_out.append(measure(work, rows, cols, zeros, lanes, simd, "off", dense_fold))
-                r = rows_out[-1 if "--synth" not in sys.argv else -2]
+                r = measure(work, rows, cols, zeros, lanes, simd, "on", (lanes, simd), synth)
+                rows_out.append(r)
                 print(f"{rows}x{cols} {zeros:.0%} zeros: {lanes} lanes, nnz {r['nnz']}, ceil(nnz/lanes) {r['ideal']}, "
                       f"entries {r['entries']} (IDX_W {r['idx_width']}), measured {r['measured_cycles']} "
                       f"cycles/vector ({r['ratio']:.3f}x), model {r['expected_cycles']}", flush=True)
-    RESULTS.write_text(json.dumps(rows_out, indent=1) + "\n")
+                if synth:
+                    print(r, flush=True)
+                    fold = matching_fold(rows, cols, simd, int(r["measured_cycles"]))
+                    rows_out.append(dict(measure(work, rows, cols, zeros, lanes, simd, "off", fold, True),
+                                         compare="same cycles"))
+                    print(rows_out[-1], flush=True)
+    RESULTS.with_name("sparse_mvu_synth.json" if synth else RESULTS.name).write_text(json.dumps(rows_out, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Verilator build serves every seed (the entry ROM is padded to the longest
 draw's steps)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -29,7 +29,6 @@ def sparse_weights(spec: SparseSpec, seed: int):
     dense = make_layer(spec.layer, rng)
     w = np.asarray(dense.weights).copy()
     w[rng.random(w.shape) >= spec.density] = 0
-    from dataclasses import replace
     return replace(dense, weights=w), rng
 
 

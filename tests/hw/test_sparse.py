@@ -3,6 +3,8 @@ on random sparse matrices: shapes and lanes that divide nothing, 0 to 99% zeros,
 rows, gaps far beyond the index width, narrow indices, a shift per row."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -90,7 +92,6 @@ def test_balancing_evens_random_layers(dense_layer):
 
 
 def test_row_shifts_follow_their_rows(dense_layer):
-    import dataclasses
     rng = np.random.default_rng(3)
     w = rng.integers(-8, 8, size=(7, 9)) * (rng.random((7, 9)) < 0.4)
     d = dense_layer("l", w, rng.integers(-30, 30, 7), pe=3, simd=2, acc_width=12, requant=True,
@@ -104,7 +105,6 @@ def test_row_shifts_follow_their_rows(dense_layer):
 
 
 def test_check_refuses_threshold_units(dense_layer):
-    import dataclasses
     d = dense_layer("l", [[1, 0], [0, 2]], pe=1, simd=1)
     d = dataclasses.replace(d, thresholds=np.zeros((2, 1), dtype=np.int64), relu=False, requant=False)
     with pytest.raises(ValueError, match="no thresholds"):
