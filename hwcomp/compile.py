@@ -124,7 +124,9 @@ def hardware_pipeline(g: Graph, calib: np.ndarray | None, cfg: QuantConfig, targ
                       pe_simd=None, fit: FitGoal | None = None, say: Progress | None = None,
                       sparse: str = "auto") -> Graph:
     q = integer_graph(g, calib, cfg)
-    lowered = choose_sparse(run_to_fixed_point(q, [lower_to_hardware]), sparse, target_ii, pe_simd)
+    # Fitting to a device needs every block's resource model, which the sparse unit lacks yet.
+    mode = "off" if fit is not None and sparse == "auto" else sparse
+    lowered = choose_sparse(run_to_fixed_point(q, [lower_to_hardware]), mode, target_ii, pe_simd)
     if fit is None:
         return fold(lowered, target_ii, pe_simd)
     if say is not None:

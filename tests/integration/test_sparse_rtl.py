@@ -113,3 +113,16 @@ def test_auto_picks_sparse_on_a_pruned_model(tmp_path, digits):
     out = tmp_path / "build"
     compile_model(onnx, out, calib=x[:200])
     assert len(_sparse_layers(out)) >= 2
+
+
+def test_fitting_to_a_device_keeps_auto_dense_and_refuses_on(tmp_path, digits):
+    """The sparse unit has no resource model yet: --device fitting builds dense units under
+    auto, and says why it cannot fit with --sparse on."""
+    from hwcomp import HwcompError
+
+    x, _ = digits
+    onnx = _export(MLP, (1, 64), tmp_path / "mlp.onnx", zeros=0.9)
+    compile_model(onnx, tmp_path / "auto", calib=x[:200], device="xc7z020")
+    assert not _sparse_layers(tmp_path / "auto")
+    with pytest.raises(HwcompError, match="no resource model"):
+        compile_model(onnx, tmp_path / "on", calib=x[:200], device="xc7z020", sparse="on")
