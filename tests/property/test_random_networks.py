@@ -211,3 +211,10 @@ def test_random_sparse_mlp(net, bits, zeros, data, tmp_path_factory):
 @given(net=ns.cnn(), bits=st.sampled_from(ns.FIXED_BITS), zeros=st.sampled_from((0.5, 0.8, 0.95)), data=st.data())
 def test_random_sparse_cnn(net, bits, zeros, data, tmp_path_factory):
     _check(net, bits, data, tmp_path_factory, zeros)
+
+
+@SETTINGS
+@given(net=ns.branchy(), bits=st.sampled_from(ns.FIXED_BITS), zeros=st.sampled_from((0.5, 0.8, 0.95)),
+       data=st.data())
+def test_random_sparse_branchy(net, bits, zeros, data, tmp_path_factory):
+    _check(net, bits, data, tmp_path_factory, zeros)
