@@ -73,6 +73,9 @@ def test_pruned_mlp_sparse_on_bit_exact(tmp_path, digits):
     compile_model(onnx, out, calib=x[:200], sparse="on")
     layers = _sparse_layers(out)
     assert len(layers) == 3 and all(0.1 < l["sparse"]["density"] < 0.3 for l in layers)
+    totals = json.loads((out / "report.json").read_text())["totals"]
+    assert totals["lanes"] == sum(l["pe"] for l in layers)           # one multiplier per lane
+    assert totals["macs"] == sum(l["sparse"]["nonzeros"] for l in layers)
     sim = simulate_build(out, (x[:40], y[:40]))
     assert sim["bit_exact"] and sim["mismatches"] == 0
     assert sim["ii_cycles"] == sim["expected_ii_cycles"]
