@@ -127,7 +127,9 @@ def run_example(net: Net, bits, fold: Folding, n_test: int, work: Path, zeros: f
     """Compile `net` with `bits` and `fold`, simulate n_test samples, check bit-exactness and II.
     With `zeros`, that share of its weights is zero and the plain units are sparse (--sparse on).
     Returns "simulated", or "refused" for a documented refusal."""
-    desc = describe(net, bits, fold, n_test) + ("" if zeros is None else f", {zeros:.0%} zeros, sparse units")
+    desc = describe(net, bits, fold, n_test)
+    if zeros is not None:   # pruned, with sparse units
+        desc = desc.replace(", tmp_path)", f", tmp_path, zeros={zeros})")
     _note(desc)
     model, out = work / "model.onnx", work / "build"
     proto = build_onnx(net) if zeros is None else prune(build_onnx(net), zeros)

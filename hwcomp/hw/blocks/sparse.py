@@ -21,11 +21,9 @@ from hwcomp.ops.sparse_mvu import SparseMatrixVectorUnit
 
 from .base import Bits, Block, Hdl, Knob, MemFile, MemoryImage, lane_options, register
 from .feature_maps import pixels
-from .mvu import bias_file, mvu_layer, shift_file, unit_input, weight_file
+from .mvu import bias_file, fifo_depth, mvu_layer, shift_file, unit_input, weight_file
 
 SPARSE_SOURCES = ("hwcomp_fifo.v", "hwcomp_sparse_mvu.v")
-# The unit double-buffers its input vector itself; the FIFO in front only decouples handshakes.
-SPARSE_FIFO_DEPTH = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,7 +84,7 @@ def _weight_bits(node) -> int:
 def sparse_unit(graph, node, name: str, slots, padded: int, pe: int, simd: int,
                 clock_mhz: float = DEFAULT_CLOCK_MHZ) -> SparseLayer:
     dense: MVULayer = mvu_layer(graph, node, name, slots, padded, pe, simd, clock_mhz)
-    return sparse_layer(dense, in_fifo_depth=SPARSE_FIFO_DEPTH)
+    return sparse_layer(dense, in_fifo_depth=fifo_depth(dense.sf))
 
 
 def natural_layout(graph, node, simd: int) -> tuple[tuple[int, ...], int]:
@@ -232,7 +230,9 @@ class SparseMvuBlock(Block):
         else:
             unit = sparse_unit(g, node, name, f.slots, f.padded, pe, simd, builder.clock_mhz)
             out_width = unit.out_width
-        fifo = builder.fifo(f, SPARSE_FIFO_DEPTH, "input buffer")
+        # As in front of a dense unit (two vectors): the unit takes a vector in bursts when a
+        # bank frees, and a producer it stalls may lose cycles it never makes up.
+        fifo = builder.fifo(f, fifo_depth(unit.sf), "input buffer")
         out_t = node.attrs["out_dtype"]
         res = builder.new_flow(pe, out_width, out_t.signed, tuple(range(rows)), unit.nf * pe,
                                pixels(g.tensors[node.outputs[0]].shape))
