@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--fold", type=_fold, help="PExSIMD per layer in order (2x32,5x2) or by name (fc1=2x32,fc2=5x2); "
                    "any values, width converters join layers whose lanes differ")
     c.add_argument("--input-shape", type=_shape, help="fix dynamic input dimensions, e.g. 1,64")
+    c.add_argument("--sparse", choices=("auto", "on", "off"), default="auto",
+                   help="build layers as sparse units that store and compute only non-zero weights: auto (per "
+                        "layer, when no slower and smaller), on (every plain layer) or off (default auto)")
     c.add_argument("--device", metavar="NAME",
                    help="fold for the highest throughput whose resource estimate fits this device (`hwcomp devices` "
                         f"lists them); with --ii or --fold only the estimate is against it (default {DEFAULT_DEVICE})")
@@ -171,7 +174,7 @@ def _compile(args) -> int:
                         pe_simd=args.fold, input_shape=args.input_shape, progress=_say, device=args.device,
                         max_util=args.max_util, target_fps=args.target_fps, clock_mhz=args.clock,
                         prune_structured=args.prune_structured, prune_scope=args.prune_scope,
-                        share_weights=args.share_weights, **_limits(args))
+                        share_weights=args.share_weights, sparse=args.sparse, **_limits(args))
     print(format_compile_report(res.report))
     print(format_resources(res.report))
     print(f"wrote {res.out_dir} (open {res.out_dir / 'report.html'} in a browser)")

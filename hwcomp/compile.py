@@ -32,6 +32,7 @@ from hwcomp.passes.integerize import integerize
 from hwcomp.passes.prune_channels import check_prune_options, prune_channels
 from hwcomp.passes.quantize import QuantConfig, quantize
 from hwcomp.passes.share_weights import check_share_bits, check_shared, share_weights as shared_graph
+from hwcomp.passes.sparsify import SPARSE_MODES, choose_sparse
 from hwcomp.passes.weight_grid import has_quantizers
 from hwcomp.passes.streamline_transposes import to_channels_last
 from hwcomp.report.compile_report import compile_report
@@ -126,9 +127,12 @@ def _integerized(g: Graph, quantized: Graph) -> Graph:
 
 
 def hardware_pipeline(g: Graph, calib: np.ndarray | None, cfg: QuantConfig, target_ii: int | None,
-                      pe_simd=None, fit: FitGoal | None = None, say: Progress | None = None) -> Graph:
+                      pe_simd=None, fit: FitGoal | None = None, say: Progress | None = None,
+                      sparse: str = "auto") -> Graph:
     q = integer_graph(g, calib, cfg)
-    lowered = run_to_fixed_point(q, [lower_to_hardware])
+    # Fitting to a device needs every block's resource model, which the sparse unit lacks yet.
+    mode = "off" if fit is not None and sparse == "auto" else sparse
+    lowered = choose_sparse(run_to_fixed_point(q, [lower_to_hardware]), mode, target_ii, pe_simd)
     if fit is None:
         return fold(lowered, target_ii, pe_simd)
     if say is not None:
@@ -179,7 +183,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
                   device: str | None = None, max_util: float | None = None,
                   target_fps: float | None = None, clock_mhz: float = DEFAULT_CLOCK_MHZ,
                   prune_structured: float | None = None, prune_scope: str = "layer",
-                  share_weights: int | None = None) -> CompileResult:
+                  share_weights: int | None = None, sparse: str = "auto") -> CompileResult:
     """max_tensor_elems bounds every tensor (weights, folded constants, intermediates, the
     sliding windows hwcomp makes); a model needing more is refused before allocating it.
     `device` (hwcomp/devices.py; default xc7z020) is what report.json's resource estimate is
@@ -189,17 +193,20 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     pipelined for (hw/pipeline.py). prune_structured removes that share of the channels by
     L1 norm, per layer or global (prune_scope), before quantization (passes/prune_channels).
     `share_weights` K limits each layer's weights to 2^K values (passes/share_weights.py:
-    k-means on a float model, one weight format per layer)."""
+    k-means on a float model, one weight format per layer). `sparse` (auto, on, off) picks
+    the layers built as sparse units (passes/sparsify.py)."""
     say = progress or (lambda _msg: None)
     check_prune_options(prune_structured, prune_scope)
     if share_weights is not None:
         check_share_bits(share_weights)
+    if sparse not in SPARSE_MODES:
+        raise HwcompError(f"sparse {sparse!r}: supported {', '.join(SPARSE_MODES)}")
     if not (isinstance(clock_mhz, (int, float)) and 1 <= clock_mhz <= 1000):
         raise HwcompError(f"clock target {clock_mhz!r} MHz: supported 1 to 1000 MHz")
     fit = fit_goal(device, max_util, target_fps, clock_mhz, target_ii, pe_simd)
     device = find_device(device or DEFAULT_DEVICE).name   # an unknown name fails before any work
     folding_options = {"device": device, "max_util": None if fit is None else fit.max_util,
-                       "target_fps": target_fps, "clock_mhz": float(clock_mhz)}
+                       "target_fps": target_fps, "clock_mhz": float(clock_mhz), "sparse": sparse}
     model, out_dir = Path(model), Path(out_dir)
     cfg = bits if isinstance(bits, QuantConfig) else QuantConfig.parse(bits)
     say(f"importing {model}")
@@ -211,7 +218,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     check_tensor_sizes(channels_last, max_tensor_elems)
     if has_quantizers(g):
         say("quantized model: integerizing with its own quantizers (thresholds from its activation functions)")
-        hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd, fit, say)
+        hw = hardware_pipeline(g, None, cfg, target_ii, pe_simd, fit, say, sparse)
         options = {"bits": "from the model", "quantization": "the model's own quantizers", "target_ii": target_ii,
                    "fold": _fold_option(pe_simd), **folding_options}
         if share_weights is not None:
@@ -242,7 +249,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     if share_weights is not None:
         say(f"sharing weights: at most {1 << share_weights} non-zero values per layer (k-means), one weight format per layer")
         shared, cfg = shared_graph(g, share_weights), replace(cfg, per_channel=False)
-    hw = hardware_pipeline(shared, x, cfg, target_ii, pe_simd, fit, say)
+    hw = hardware_pipeline(shared, x, cfg, target_ii, pe_simd, fit, say, sparse)
     if share_weights is not None:
         _mark_shared(hw, share_weights, str(model))
     options = {"bits": cfg.spec, "quantization": "low-bit" if cfg.low_bit else "fixed point",

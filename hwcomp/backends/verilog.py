@@ -44,7 +44,8 @@ TEMPLATE = "accelerator.v.j2"
 # Every library module a design may use, in compile order; a stage's block
 # names the ones it needs.
 LIBRARY_MODULES = ("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mul.v", "hwcomp_mvu.v",
-                   "hwcomp_xnor_mvu.v", "hwcomp_swu.v", "hwcomp_scale.v", "hwcomp_pool.v", "hwcomp_gap.v", "hwcomp_add.v", "hwcomp_fork.v", "hwcomp_concat.v",
+                   "hwcomp_xnor_mvu.v", "hwcomp_sparse_mvu.v",
+                   "hwcomp_swu.v", "hwcomp_scale.v", "hwcomp_pool.v", "hwcomp_gap.v", "hwcomp_add.v", "hwcomp_fork.v", "hwcomp_concat.v",
                    "hwcomp_dwc.v")
 RESERVED_NAMES = tuple(Path(m).stem for m in LIBRARY_MODULES)
 # Names the top declares itself; streams may not take them (their wires are

@@ -1,2 +1,2 @@
 """Import every op module so that all ops are registered."""
-from hwcomp.ops import dense, join, mvu, onnx_ops, quant, window  # noqa: F401
+from hwcomp.ops import dense, join, mvu, onnx_ops, quant, sparse_mvu, window  # noqa: F401

@@ -9,6 +9,7 @@ from hwcomp.devices import DEFAULT_DEVICE, Device, device as find_device
 from hwcomp.hw.blocks import block_of_unit
 from hwcomp.hw.blocks.mvu import unit_input
 from hwcomp.hw.design import Design, MVULayer
+from hwcomp.hw.sparse import SparseLayer
 from hwcomp.ir.graph import Graph, Node
 from hwcomp.report.pipeline import pipeline_section
 from hwcomp.report.pruning import format_pruning
@@ -40,14 +41,35 @@ def resources_section(design: Design, dev: Device) -> dict:
     }
 
 
-# The roles of a layer's weight memory (the rest is overhead: bias, thresholds, ...).
+# The roles of a layer's weight memory (the rest is overhead: bias, thresholds, ...); a sparse
+# unit's crossbar map (its pointers) is part of its weight memory too.
 WEIGHT_ROLES = ("weights", "indices", "codebook")
+SPARSE_WEIGHT_ROLES = WEIGHT_ROLES + ("pointers",)
 
 
-def layer_entry(hw_graph: Graph, node: Node, layer: MVULayer, stage, resources: dict, storage: dict) -> dict:
+def layer_entry(hw_graph: Graph, node: Node, unit, stage, resources: dict, storage: dict) -> dict:
+    """A unit's entry; a sparse unit's (hw/sparse.py) counts the multiplies by its non-zero
+    weights and stores entry values, indices and its crossbar map as its weight bits."""
     a = node.attrs
     u = unit_input(hw_graph, node)
+    sparse = isinstance(unit, SparseLayer)
+    layer = unit.dense if sparse else unit
     macs = u.pixels * layer.rows * u.positions * u.channels
+    entry = _layer_fields(hw_graph, node, layer, stage, resources, u, a, macs, storage)
+    if sparse:
+        nnz_macs = u.pixels * int((unit.values != 0).sum())
+        bits = storage["bits"]
+        entry.update(macs=nnz_macs, ideal_cycles=round(nnz_macs / layer.pe, 3),
+                     weight_bits=sum(bits[r] for r in SPARSE_WEIGHT_ROLES),
+                     sparse={"nonzeros": unit.nnz, "density": round(unit.nnz / max(1, layer.rows * layer.cols), 4),
+                             "entries": unit.entries, "idx_width": unit.idx_width,
+                             "value_bits": bits["weights"], "index_bits": bits["indices"],
+                             "pointer_bits": bits["pointers"]})
+    return entry
+
+
+def _layer_fields(hw_graph: Graph, node: Node, layer: MVULayer, stage, resources: dict, u, a, macs: int,
+                  storage: dict) -> dict:
     return {
         "name": node.name,
         "module": stage.name,
@@ -87,10 +109,10 @@ def compile_report(hw_graph: Graph, design: Design, model: str, options: dict, f
     by_module = {e["module"]: e for e in storage["per_layer"]}
     nodes = {n.name: n for n in hw_graph.nodes()}
     layers = [layer_entry(hw_graph, nodes[s.node], s.unit, s, res["per_block"][s.name], by_module[s.name])
-              for s in design.stages if isinstance(s.unit, MVULayer)]
+              for s in design.stages if isinstance(s.unit, (MVULayer, SparseLayer))]
     blocks = [{"name": s.name, "kind": block_of_unit(s.unit).__name__, "node": s.node, "summary": s.summary,
                "cycles": s.cycles, "resources": res["per_block"][s.name]}
-              for s in design.stages if not isinstance(s.unit, MVULayer)]
+              for s in design.stages if not isinstance(s.unit, (MVULayer, SparseLayer))]
     ii = design.expected_ii
     ideal = max(l["ideal_cycles"] for l in layers)
     wbits = sum(l["weight_bits"] for l in layers)
@@ -112,7 +134,8 @@ def compile_report(hw_graph: Graph, design: Design, model: str, options: dict, f
             "layers": len(layers),
             "blocks": len(design.stages),
             "macs": sum(l["macs"] for l in layers),
-            "lanes": sum(l["pe"] * l["simd"] for l in layers),
+            # Multiplier lanes: PE x SIMD, a sparse unit's PE (one multiplier per lane).
+            "lanes": sum(l["pe"] * (1 if "sparse" in l else l["simd"]) for l in layers),
             "weight_bits": wbits,
             "expected_ii_cycles": ii,
             "bottleneck": slowest.name,

@@ -10,7 +10,9 @@ import pytest
 
 from hwcomp.backends.verilog import literal, write_verilog
 from hwcomp.hw.blocks.mvu import mvu_parameters
+from hwcomp.hw.blocks.sparse import sparse_parameters
 from hwcomp.hw.design import MVULayer, chain_design
+from hwcomp.hw.sparse import sparse_layer
 from hwcomp.resources import templates_dir
 from hwcomp.sim.toolchain import ensure_verilator
 
@@ -62,6 +64,31 @@ def test_mvu_lint(dense_layer, corner: str) -> None:
     layer = dense_layer("l", np.ones((rows, cols), dtype=np.int64), **cfg)
     params = {k: literal(v) for k, v in mvu_parameters(layer)}
     lint(library("hwcomp_fifo.v", "hwcomp_mvu_fold.v", "hwcomp_add_tree.v", "hwcomp_mul.v", "hwcomp_mvu.v"), "hwcomp_mvu", params)
+
+
+# Each corner selects a different generate branch of hwcomp_sparse_mvu: one lane and one
+# input element, SIMD not a power of two, one input word (SF = 1), requant with and
+# without a shift, the accumulator out, ReLU.
+SPARSE_CORNERS = {
+    "serial_acc_out": dict(pe=1, simd=1, shape=(3, 5)),
+    "simd3_requant": dict(pe=2, simd=3, shape=(5, 7), requant=True, shift=3, out_width=4, relu=True),
+    "one_word_no_shift": dict(pe=4, simd=8, shape=(4, 8), requant=True, shift=0, out_width=5, out_signed=True),
+}
+
+
+@pytest.mark.parametrize("corner", SPARSE_CORNERS, ids=str)
+def test_sparse_mvu_lint(dense_layer, corner: str) -> None:
+    cfg = dict(SPARSE_CORNERS[corner])
+    rows, cols = cfg.pop("shape")
+    if cfg.get("requant"):
+        signed = cfg.setdefault("out_signed", False)
+        lo = -(1 << (cfg["out_width"] - 1)) if signed else 0
+        hi = (1 << (cfg["out_width"] - (1 if signed else 0))) - 1
+        cfg.update(out_min=lo, out_max=hi)
+    w = np.where(np.arange(rows * cols).reshape(rows, cols) % 3 == 0, 1, 0)   # a third non-zero
+    layer = sparse_layer(dense_layer("l", w, **cfg), idx_width=2)
+    params = {k: literal(v) for k, v in sparse_parameters(layer)}
+    lint(library("hwcomp_fifo.v", "hwcomp_sparse_mvu.v"), "hwcomp_sparse_mvu", params)
 
 
 def test_generated_tops_lint(design, dense_layer, tmp_path) -> None:

@@ -95,3 +95,44 @@ def test_explicit_folding_errors(graphs, bad, message):
 def test_unreachable_target_names_the_block(graphs):
     with pytest.raises(HwcompError, match="target initiation interval 1 cycles cannot be met by"):
         fold_at(graphs["rescnn"], 1)
+
+
+def _pruned_sparse(g, zeros: float = 0.8, seed: int = 0):
+    """`g` with `zeros` of every unit's weights set to zero, every unit sparse."""
+    import numpy as np
+
+    from hwcomp.ir.graph import Node
+    from hwcomp.passes.sparsify import sparse_eligible, to_sparse
+
+    rng = np.random.default_rng(seed)
+    p = g.copy()
+    for n in units(p):
+        w = np.asarray(n.params["weight"])
+        p.replace_node(n.name, Node(n.name, n.op, n.inputs, n.outputs, dict(n.attrs),
+                                    dict(n.params, weight=np.where(rng.random(w.shape) < zeros, 0, w))))
+    return to_sparse(p, [n.name for n in units(p) if sparse_eligible(n)])
+
+
+@pytest.mark.parametrize("name", ["mlp", "rescnn"])
+@pytest.mark.parametrize("target", [8, 50, 300, 2000])
+def test_sparse_units_meet_the_target_on_their_entry_steps(graphs, name, target):
+    """The folder sizes sparse units by their entry steps (the plan's cycles), and the
+    built design has exactly the planned cycles."""
+    g = _pruned_sparse(graphs[name])
+    try:
+        f = fold_at(g, target)
+    except HwcompError as e:
+        assert target < 2000 and "cannot be met" in str(e)
+        return
+    design = build_design(fold(g, target))
+    assert max(s.cycles for s in design.stages) == f.ii == design.expected_ii <= target
+    sparse = [s for s in design.stages if type(s.unit).__name__ == "SparseLayer"]
+    assert sparse and all(s.unit.pe == f.blocks[s.node]["pe"] for s in sparse)
+
+
+def test_sparse_units_take_fewer_lanes_than_dense_ones(graphs):
+    """At 80% zeros the same target needs far fewer multipliers (a sparse unit has one per lane)."""
+    g = graphs["mlp"]
+    dense = sum(v["pe"] * v["simd"] for v in fold_at(g, 100).blocks.values() if "pe" in v)
+    sparse = sum(v["pe"] for v in fold_at(_pruned_sparse(g), 100).blocks.values() if "pe" in v)
+    assert sparse < 0.5 * dense

@@ -255,6 +255,8 @@ FUNCTION_CASES = {
     "prune_channels": (residual_mlp, lambda f, g: f(g, 0.5, "global")),
     "remove_elements": (mlp, _remove_elements),
     "share_weights": (mlp, lambda f, g: f(g, 1)),
+    "to_sparse": (lambda: lowered(mlp()), lambda f, g: f(g, ["fc0"])),
+    "choose_sparse": (lambda: lowered(mlp()), lambda f, g: f(g, "on")),
 }
 
 

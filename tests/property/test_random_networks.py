@@ -107,22 +107,43 @@ def fold_by_name(model: onnx.ModelProto, net: Net, bits, fold: Folding) -> dict:
     return dict(zip(names, fold.pe_simd))
 
 
-def run_example(net: Net, bits, fold: Folding, n_test: int, work: Path) -> str:
+def prune(model: onnx.ModelProto, zeros: float, seed: int = 0) -> onnx.ModelProto:
+    """The model with `zeros` of every weight matrix or filter set to zero at random (seeded)."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(seed)
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for i, init in enumerate(m.graph.initializer):
+        a = numpy_helper.to_array(init)
+        if a.ndim >= 2 and a.dtype.kind == "f":
+            m.graph.initializer[i].CopyFrom(numpy_helper.from_array(np.where(rng.random(a.shape) < zeros, 0, a)
+                                                                    .astype(a.dtype), init.name))
+    return m
+
+
+def run_example(net: Net, bits, fold: Folding, n_test: int, work: Path, zeros: float | None = None) -> str:
     """Compile `net` with `bits` and `fold`, simulate n_test samples, check bit-exactness and II.
+    With `zeros`, that share of its weights is zero and the plain units are sparse (--sparse on).
     Returns "simulated", or "refused" for a documented refusal."""
     desc = describe(net, bits, fold, n_test)
+    if zeros is not None:   # pruned, with sparse units
+        desc = desc.replace(", tmp_path)", f", tmp_path, zeros={zeros})")
     _note(desc)
     model, out = work / "model.onnx", work / "build"
-    proto = build_onnx(net)
+    proto = build_onnx(net) if zeros is None else prune(build_onnx(net), zeros)
     onnx.save(proto, model)
     pe_simd = None
     if fold.pe_simd is not None:
         pe_simd = fold_by_name(proto, net, bits, fold) if has_branches(net) else list(fold.pe_simd)
     try:
         res = compile_model(model, out, calib=sample_inputs(net, CALIB_SAMPLES, 0), bits=bits,
-                            target_ii=fold.target_ii, pe_simd=pe_simd)
+                            target_ii=fold.target_ii, pe_simd=pe_simd, sparse="off" if zeros is None else "on")
     except HwcompError as e:
         reason = documented_refusal(net, bits, fold)
+        if reason is None and zeros is not None and fold.target_ii is not None and "cannot be met" in str(e):
+            reason = "a sparse unit takes at least its longest row's entries per vector"
         if reason is not None:
             _note(f"refused as documented ({reason}): {e}")
             return "refused"
@@ -154,12 +175,12 @@ def run_example(net: Net, bits, fold: Folding, n_test: int, work: Path) -> str:
 
 # 5..8 samples: the measured II is the median gap over the second half of the run,
 # which needs at least 4 gaps to leave the pipeline fill out.
-def _check(net: Net, bits, data, tmp_path_factory) -> None:
+def _check(net: Net, bits, data, tmp_path_factory, zeros: float | None = None) -> None:
     n_test = data.draw(st.integers(5, 8), label="test samples")
     _, units, lower = walk(net)
     fold = data.draw(ns.folding(units, lower), label="folding")
     work = tmp_path_factory.mktemp(net.family)
-    event(run_example(net, bits, fold, n_test, work))  # --hypothesis-show-statistics counts refusals
+    event(run_example(net, bits, fold, n_test, work, zeros))  # --hypothesis-show-statistics counts refusals
     shutil.rmtree(work)  # kept only when the example fails
 
 
@@ -179,3 +200,23 @@ def test_random_cnn(net, bits, data, tmp_path_factory):
 @given(net=ns.branchy(), bits=ns.bits(low_bit_share=0.1), data=st.data())
 def test_random_branchy(net, bits, data, tmp_path_factory):
     _check(net, bits, data, tmp_path_factory)
+
+
+# Sparse units (--sparse on) on pruned networks: fixed point (the sparse unit's kind of layer).
+@SETTINGS
+@given(net=ns.mlp(), bits=st.sampled_from(ns.FIXED_BITS), zeros=st.sampled_from((0.5, 0.8, 0.95)), data=st.data())
+def test_random_sparse_mlp(net, bits, zeros, data, tmp_path_factory):
+    _check(net, bits, data, tmp_path_factory, zeros)
+
+
+@SETTINGS
+@given(net=ns.cnn(), bits=st.sampled_from(ns.FIXED_BITS), zeros=st.sampled_from((0.5, 0.8, 0.95)), data=st.data())
+def test_random_sparse_cnn(net, bits, zeros, data, tmp_path_factory):
+    _check(net, bits, data, tmp_path_factory, zeros)
+
+
+@SETTINGS
+@given(net=ns.branchy(), bits=st.sampled_from(ns.FIXED_BITS), zeros=st.sampled_from((0.5, 0.8, 0.95)),
+       data=st.data())
+def test_random_sparse_branchy(net, bits, zeros, data, tmp_path_factory):
+    _check(net, bits, data, tmp_path_factory, zeros)
