@@ -7,19 +7,23 @@ FLOW = 'xc7'
 
 COEFFICIENTS = {
     'add': {
-        'lut': {'const': 4.06399, 'scale': 0.0, 'sum': 1.73739},
+        'lut': {'const': 4.06511, 'scale': 0.0, 'sum': 1.73739},
         'ff': {'const': 0.0, 's1_sum': 0.90644},
     },
     'concat': {
-        'lut': {'beat': 3.35541, 'const': 0.0, 'select': 1.01481},
+        'lut': {'beat': 3.35579, 'const': 0.0, 'select': 1.01482},
         'ff': {'beat_regs': 0.0, 'const': 0.0},
     },
     'dwc': {
-        'lut': {'beats': 0.0, 'const': 0.0, 'count': 0.0, 'decode': 2.14961, 'landing': 0.4215, 'landing_wide': 0.0, 'out_mask': 0.0, 'shift_full': 2.22696, 'shift_tail': 1.75402, 'store': 0.0},
-        'ff': {'const': 0.71915, 'count_regs': 0.36814, 'store_regs': 0.99531},
+        'lut': {'beats': 0.0, 'const': 0.0, 'count': 0.0, 'decode': 0.0, 'landing': 0.41667, 'landing_wide': 0.0, 'out_mask': 0.0, 'shift_full': 2.3917, 'shift_tail': 2.41253, 'store': 0.0},
+        'ff': {'const': 0.0, 'count_regs': 4.84689, 'store_regs': 0.46949},
+    },
+    'dwc_slice': {
+        'lut': {'const': 7.06559, 'count': 0.0, 'mask': 0.0, 'mux': 0.46741},
+        'ff': {'const': 0.0, 'count_regs': 0.0},
     },
     'fifo': {
-        'lut': {'const': 0.0, 'mem_mux': 0.98922, 'out_reg': 0.0, 'ptr_bits': 1.48344},
+        'lut': {'const': 0.0, 'mem_mux': 0.98515, 'out_reg': 0.0, 'ptr_bits': 1.48316},
         'ff': {'const': 3.19237, 'ptr_regs': 1.10958, 'read_reg:mem': 0.8817},
     },
     'fork': {
@@ -27,23 +31,23 @@ COEFFICIENTS = {
         'ff': {'const': 0.0},
     },
     'mvu': {
-        'lut': {'acc_add': 1.57946, 'acc_add@dsp': 0.0, 'const': 31.09984, 'ctrl': 0.0, 'dsp': 0.0, 'in_mux': 0.98976, 'lut_mult': 1.0883, 'mem_mux': 0.0, 'out_bits': 0.0, 'relu': 0.19786, 'requant': 0.77208, 'rom_logic_bits': 0.06473, 'row_shift': 0.04651, 'tree_add': 1.07253, 'tree_add@dsp': 0.50453},
-        'ff': {'acc_regs': 0.93832, 'acc_regs@dsp': 0.0, 'const': 0.0, 'ctrl_regs': 0.83981, 'dot_regs': 0.67057, 'dot_regs@dsp': 0.0, 'dsp': 0.0, 'nf_regs': 2.05622, 'op_w@dsp': 0.0, 'prod_regs': 1.06941, 'prod_regs2': 1.0156, 'prod_regs2@dsp': 0.0, 'prod_regs@dsp': 0.09485, 'read_reg:bias_rom': 0.0, 'read_reg:bias_rom@dsp': 0.11838, 'read_reg:in_buf': 1.53077, 'read_reg:shift_rom': 0.0, 's1_in': 0.91108, 'stage_flags': 0.0},
+        'lut': {'acc_add': 1.84164, 'acc_add@dsp': 0.0, 'const': 26.05779, 'ctrl': 0.0, 'dsp': 0.0, 'in_mux': 1.95089, 'lut_mult': 1.11677, 'mem_mux': 0.0, 'out_bits': 0.0, 'relu': 0.83887, 'requant': 0.34703, 'rom_logic_bits': 0.04841, 'row_shift': 0.00992, 'tree_add': 1.0443, 'tree_add@dsp': 0.07506},
+        'ff': {'acc_regs': 0.98145, 'acc_regs@dsp': 0.0, 'const': 3.13529, 'ctrl_regs': 1.18431, 'dot_regs': 0.80869, 'dot_regs@dsp': 0.0, 'dsp': 0.0, 'nf_regs': 0.56256, 'op_w@dsp': 0.08675, 'prod_regs': 1.07589, 'prod_regs2': 1.02327, 'prod_regs2@dsp': 0.0, 'prod_regs@dsp': 0.0, 'read_reg:bias_rom': 0.0, 'read_reg:bias_rom@dsp': 0.04499, 'read_reg:in_buf': 2.26973, 'read_reg:shift_rom': 0.0, 's1_in': 0.0, 'stage_flags': 0.0},
     },
     'mvu_thresh': {
-        'lut': {'acc_add': 3.25305, 'acc_add@dsp': 1.09994, 'const': 108.32197, 'ctrl': 0.0, 'dsp': 0.57339, 'in_mux': 0.0, 'lut_mult': 0.0, 'mem_mux': 0.0, 'rom_logic_bits': 0.0, 'thresh_cmp': 0.0, 'thresh_count': 0.0, 'tree_add': 1.97267, 'tree_add@dsp': 0.0},
-        'ff': {'acc_regs': 0.84893, 'acc_regs@dsp': 0.0, 'const': 0.0, 'ctrl_regs': 0.0, 'dot_regs': 0.92457, 'dot_regs@dsp': 0.26113, 'dsp': 0.0, 'nf_regs': 5.53733, 'op_w@dsp': 0.0, 'prod_regs': 1.05602, 'prod_regs2': 0.91479, 'prod_regs@dsp': 0.0, 'read_reg:in_buf': 0.0, 'read_reg:thresh_rom': 0.20102, 's1_in': 0.0, 'stage_flags': 0.0},
+        'lut': {'acc_add': 3.27849, 'acc_add@dsp': 1.14086, 'const': 107.50949, 'ctrl': 0.0, 'dsp': 0.0, 'in_mux': 0.0, 'lut_mult': 0.0, 'mem_mux': 0.0, 'rom_logic_bits': 0.0, 'thresh_cmp': 0.0, 'thresh_count': 0.0, 'tree_add': 1.98727, 'tree_add@dsp': 0.0},
+        'ff': {'acc_regs': 1.05858, 'acc_regs@dsp': 0.40192, 'const': 0.0, 'ctrl_regs': 0.0, 'dot_regs': 0.99302, 'dot_regs@dsp': 0.0, 'dsp': 0.0, 'nf_regs': 5.58665, 'op_w@dsp': 0.0, 'prod_regs': 1.05712, 'prod_regs2': 0.90894, 'prod_regs@dsp': 0.0, 'read_reg:in_buf': 0.0, 'read_reg:thresh_rom': 0.09231, 's1_in': 0.0, 'stage_flags': 0.0},
     },
     'pool': {
-        'lut': {'combine': 1.26939, 'const': 0.0, 'ctrl': 2.13423, 'mem_mux': 0.0, 'ram_logic_bits': 0.0, 'scale': 0.70734},
+        'lut': {'combine': 1.2694, 'const': 0.0, 'ctrl': 2.13445, 'mem_mux': 0.0, 'ram_logic_bits': 0.0, 'scale': 0.70733},
         'ff': {'const': 0.0, 'ctrl_regs': 2.54167, 's1_word': 0.57817},
     },
     'swu': {
-        'lut': {'addr_bits': 0.0, 'const': 0.0, 'coords': 0.0, 'g_bits': 0.0, 'loops': 9.06569, 'mem_mux': 1.43308, 'word': 0.38144},
+        'lut': {'addr_bits': 0.0, 'const': 0.0, 'coords': 0.0, 'g_bits': 0.0, 'loops': 9.06578, 'mem_mux': 1.43308, 'word': 0.38144},
         'ff': {'addr_regs': 0.0, 'const': 0.0, 'g_regs': 0.0, 'loop_regs': 2.23996, 'read_reg:mem': 0.72012},
     },
     'xnor_mvu': {
-        'lut': {'const': 23.63711, 'count_add': 0.4347, 'ctrl': 0.70938, 'in_mux': 0.36562, 'mem_mux': 0.0, 'popcount': 2.28296, 'rom_logic_bits': 0.00382, 'thresh_cmp': 1.04162},
-        'ff': {'acc_regs': 0.77634, 'const': 25.06704, 'ctrl_regs': 0.75092, 'dot_regs': 0.64462, 'nf_regs': 0.03317, 'read_reg:in_buf': 0.0, 'read_reg:thresh_rom': 1.72246, 's1_in': 1.39875, 'stage_flags': 1.58165, 'thresh_regs': 0.11166},
+        'lut': {'const': 38.86, 'count_add': 0.56935, 'ctrl': 0.0, 'in_mux': 0.91564, 'mem_mux': 0.0, 'popcount': 1.59253, 'rom_logic_bits': 0.01506, 'thresh_cmp': 1.05793},
+        'ff': {'acc_regs': 0.64153, 'const': 18.75641, 'ctrl_regs': 1.07354, 'dot_regs': 1.08468, 'nf_regs': 0.0, 'read_reg:in_buf': 0.0, 'read_reg:thresh_rom': 0.21838, 's1_in': 1.57304, 'stage_flags': 0.0, 'thresh_regs': 0.16071},
     },
 }
