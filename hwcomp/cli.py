@@ -101,9 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--fold", type=_fold, help="PExSIMD per layer in order (2x32,5x2) or by name (fc1=2x32,fc2=5x2); "
                    "any values, width converters join layers whose lanes differ")
     c.add_argument("--input-shape", type=_shape, help="fix dynamic input dimensions, e.g. 1,64")
-    c.add_argument("--sparse", choices=("auto", "on", "off"), default="auto",
+    c.add_argument("--sparse", choices=("auto", "on", "off"), default="off",
                    help="build layers as sparse units that store and compute only non-zero weights: auto (per "
-                        "layer, when no slower and smaller), on (every plain layer) or off (default auto)")
+                        "layer, when no slower and smaller), on (every plain layer) or off (the default, until the sparse "
+                        "unit has a resource model)")
     c.add_argument("--device", metavar="NAME",
                    help="fold for the highest throughput whose resource estimate fits this device (`hwcomp devices` "
                         f"lists them); with --ii or --fold only the estimate is against it (default {DEFAULT_DEVICE})")

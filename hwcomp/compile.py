@@ -128,7 +128,7 @@ def _integerized(g: Graph, quantized: Graph) -> Graph:
 
 def hardware_pipeline(g: Graph, calib: np.ndarray | None, cfg: QuantConfig, target_ii: int | None,
                       pe_simd=None, fit: FitGoal | None = None, say: Progress | None = None,
-                      sparse: str = "auto") -> Graph:
+                      sparse: str = "off") -> Graph:
     q = integer_graph(g, calib, cfg)
     # Fitting to a device needs every block's resource model, which the sparse unit lacks yet.
     mode = "off" if fit is not None and sparse == "auto" else sparse
@@ -183,7 +183,7 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
                   device: str | None = None, max_util: float | None = None,
                   target_fps: float | None = None, clock_mhz: float = DEFAULT_CLOCK_MHZ,
                   prune_structured: float | None = None, prune_scope: str = "layer",
-                  share_weights: int | None = None, sparse: str = "auto") -> CompileResult:
+                  share_weights: int | None = None, sparse: str = "off") -> CompileResult:
     """max_tensor_elems bounds every tensor (weights, folded constants, intermediates, the
     sliding windows hwcomp makes); a model needing more is refused before allocating it.
     `device` (hwcomp/devices.py; default xc7z020) is what report.json's resource estimate is
@@ -194,7 +194,8 @@ def compile_model(model: str | Path, out_dir: str | Path, calib: str | Path | np
     L1 norm, per layer or global (prune_scope), before quantization (passes/prune_channels).
     `share_weights` K limits each layer's weights to 2^K values (passes/share_weights.py:
     k-means on a float model, one weight format per layer). `sparse` (auto, on, off) picks
-    the layers built as sparse units (passes/sparsify.py)."""
+    the layers built as sparse units (passes/sparsify.py); off by default until the sparse
+    unit has a resource model (a design with one has no resource estimate)."""
     say = progress or (lambda _msg: None)
     check_prune_options(prune_structured, prune_scope)
     if share_weights is not None:

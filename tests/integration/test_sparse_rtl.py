@@ -114,8 +114,11 @@ def test_auto_picks_sparse_on_a_pruned_model(tmp_path, digits):
     x, _ = digits
     onnx = _export(MLP, (1, 64), tmp_path / "mlp.onnx", zeros=0.9)
     out = tmp_path / "build"
-    compile_model(onnx, out, calib=x[:200])
+    compile_model(onnx, out, calib=x[:200], sparse="auto")
     assert len(_sparse_layers(out)) >= 2
+    # The default is off until the sparse unit has a resource model.
+    compile_model(onnx, tmp_path / "default", calib=x[:200])
+    assert not _sparse_layers(tmp_path / "default")
 
 
 def test_fitting_to_a_device_keeps_auto_dense_and_refuses_on(tmp_path, digits):
