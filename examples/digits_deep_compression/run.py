@@ -22,8 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from hwcomp import compile_model, simulate_build
 
 # train.py by path under its own name: "train" alone is too common a module name
@@ -106,6 +104,7 @@ def run(out: Path, *, limit: int | None = None, simulator: str = "verilator", bu
     log = log or (lambda _msg: None)
     data = trained(out, retrain, log=log, **build_options)
     done: dict[str, dict] = {}
+    what = {name: w for name, _, _, w in builds}
     for name, model, options, _ in builds:
         log(f"compiling {model}.onnx as '{name}' ({', '.join(f'{k}={v}' for k, v in options.items())})")
         done[name] = measure(name, data[model], options, data, out / "builds", limit, simulator, progress, done)
@@ -118,7 +117,8 @@ def run(out: Path, *, limit: int | None = None, simulator: str = "verilator", bu
         loss = base_float - s["accuracy_rtl"]
         ok = s["bit_exact"] and loss <= MAX_LOSS + 1e-9
         results["builds"][name] = {
-            "model": e["model"], "options": e["options"], "same_as": e.get("same_as"), "dir": e["dir"],
+            "what": what[name], "model": e["model"], "options": e["options"], "same_as": e.get("same_as"),
+            "dir": e["dir"],
             "sparse_layers": [l["name"] for l in rep["layers"] if "sparse" in l],
             "weight_dtypes": [l["weight_dtype"] for l in rep["layers"]],
             "sparse_codebook": _sparse_accepts_codebook(rep) if any("sparse" in l for l in rep["layers"]) else None,
@@ -225,9 +225,9 @@ def main() -> int:
     t0 = time.perf_counter()
     print("1. training, pruning and sharing the 64-300-100-10 MLP on load_digits (hwcomp.train, torch)")
     r = run(a.out, limit=a.limit, retrain=a.retrain, log=lambda m: print(f"  {m}", flush=True))
-    print(f"\n2. storage (report.json `storage`), per build")
+    print("\n2. storage (report.json `storage`), per build")
     for name, b in r["builds"].items():
-        print(f"\n{name} ({b['model']}.onnx, {', '.join(f'{k}={v}' for k, v in b['options'].items())})")
+        print(f"\n{name}: {b['what']} ({b['model']}.onnx, {', '.join(f'{k}={v}' for k, v in b['options'].items())})")
         print(format_storage_table(b["storage"]))
     print(f"\n3. results ({a.out}, {time.perf_counter() - t0:.1f} s)")
     print(format_summary(r))
