@@ -54,6 +54,10 @@ def test_short_run_every_build_bit_exact(short_run):
     for name in ("pruned sparse", "shared_k4 sparse"):
         assert len(builds[name]["sparse_layers"]) == 3, name
     assert not builds["base"]["sparse_layers"] and not builds["pruned dense"]["sparse_layers"]
+    # auto picks among the layers on builds; the same choice is the same design, simulated once
+    auto, on = builds["pruned auto"], builds["pruned sparse"]
+    assert set(auto["sparse_layers"]) <= set(on["sparse_layers"])
+    assert (auto["same_as"] == "pruned sparse") == (auto["sparse_layers"] == on["sparse_layers"])
 
 
 def test_short_run_sparse_stores_fewer_weight_bits(short_run):
