@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-cnn demo-resnet demo-prune demo-binary test test-slow fuzz bench real-models onnx-table clean
+.PHONY: install demo demo-cnn demo-resnet demo-prune demo-compress demo-binary test test-slow fuzz bench real-models onnx-table clean
 
 install: $(STAMP)
 
@@ -29,6 +29,9 @@ demo-resnet: $(STAMP)
 
 demo-prune: $(STAMP)
 	$(PY) examples/digits_pruned_cnn/run.py
+
+demo-compress: $(STAMP)
+	$(PY) examples/digits_deep_compression/run.py
 
 demo-binary: $(STAMP)
 	$(PY) examples/digits_binary/run.py

@@ -2,7 +2,8 @@
 weight storage, every other block with its cycles, then totals. Plain data
 from the design's stages (their blocks' cycle models); the CLI formats it.
 Every bit count comes from the storage section (report/storage.py): a layer's
-`weight_bits` is its weight memory as stored (weights, or indices and codebook)."""
+`weight_bits` is its weight memory as stored (weights, or indices and codebook;
+a sparse unit's entry values, indices and crossbar map)."""
 from __future__ import annotations
 
 from hwcomp.devices import DEFAULT_DEVICE, Device, device as find_device

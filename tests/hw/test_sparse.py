@@ -7,9 +7,8 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import make_dense_layer
 from hwcomp.hw.numerics import accumulate, activate
 from hwcomp.hw.sparse import (buffer_columns, check_sparse_layer, decode, row_entry_counts, sparse_layer,
                               sparse_reference)
@@ -31,25 +30,30 @@ def sparse_dense_layer(draw):
               relu=relu, requant=requant)
     if requant:
         kw.update(shift=draw(st.integers(0, 6)), out_width=4, out_signed=True, out_min=-8, out_max=7)
-    layer = make_dense_layer("l", w, rng.integers(-50, 50, size=rows), **kw)
     idx = draw(st.integers(1, 4))
-    return layer, idx, rng
+    return (w, rng.integers(-50, 50, size=rows), kw), idx, rng
 
 
-@settings(max_examples=150, deadline=None)
+# dense_layer is a stateless factory: sharing it between examples is fine.
+FACTORY_OK = [HealthCheck.function_scoped_fixture]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=FACTORY_OK)
 @given(sparse_dense_layer())
-def test_golden_model_equals_dense_numpy(case):
-    dense, idx, rng = case
+def test_golden_model_equals_dense_numpy(dense_layer, case):
+    (w, bias, kw), idx, rng = case
+    dense = dense_layer("l", w, bias, **kw)
     layer = sparse_layer(dense, idx)
     check_sparse_layer(layer)
     x = rng.integers(-8 if dense.in_signed else 0, 8 if dense.in_signed else 16, size=(5, dense.cols))
     assert np.array_equal(sparse_reference(layer, x), activate(dense, accumulate(dense, x)))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=FACTORY_OK)
 @given(sparse_dense_layer())
-def test_format_and_cycle_model(case):
-    dense, idx, _ = case
+def test_format_and_cycle_model(dense_layer, case):
+    (w0, bias, kw), idx, _ = case
+    dense = dense_layer("l", w0, bias, **kw)
     layer = sparse_layer(dense, idx)
     w = np.asarray(dense.weights)
     assert np.array_equal(decode(layer), w)

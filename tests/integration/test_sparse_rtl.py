@@ -132,3 +132,46 @@ def test_fitting_to_a_device_keeps_auto_dense_and_refuses_on(tmp_path, digits):
     assert not _sparse_layers(tmp_path / "auto")
     with pytest.raises(HwcompError, match="no resource model"):
         compile_model(onnx, tmp_path / "on", calib=x[:200], device="xc7z020", sparse="on")
+
+
+def test_torch_nn_utils_prune_model_compiles_to_sparse_units(tmp_path, digits):
+    """Issue 12's done-when: a model pruned by torch.nn.utils.prune alone (l1_unstructured,
+    made permanent with prune.remove, exported by torch; no hwcomp.train) compiles to sparse
+    units under auto and on, bit exact in RTL. auto picks every layer here, so both builds
+    are the same design and share one Verilator build."""
+    from torch.nn.utils import prune
+
+    x, y = digits
+    torch.manual_seed(0)
+    m = MLP().eval()
+    linears = [l for l in m.net if isinstance(l, torch.nn.Linear)]
+    for layer in linears:
+        prune.l1_unstructured(layer, "weight", amount=0.85)
+        prune.remove(layer, "weight")
+    onnx_path = tmp_path / "torch_pruned.onnx"
+    torch.onnx.export(m, (torch.zeros(1, 64),), str(onnx_path), input_names=["x"], output_names=["y"],
+                      opset_version=13, dynamo=False)
+    zeros = [int((l.weight == 0).sum()) for l in linears]
+    assert zeros == [round(0.85 * l.weight.numel()) for l in linears]
+    reports = {}
+    for mode in ("auto", "on"):
+        reports[mode] = compile_model(onnx_path, tmp_path / mode, calib=x[:200], sparse=mode).report
+        storage = {e["name"]: e for e in reports[mode]["storage"]["per_layer"]}
+        layers = _sparse_layers(tmp_path / mode)
+        assert [l["name"] for l in layers] == [l["name"] for l in reports[mode]["layers"]]   # every layer sparse
+        for layer, z, lin in zip(layers, zeros, linears):
+            e = storage[layer["name"]]
+            assert e["kind"] == "SparseMvuBlock" and layer["module"].startswith("spmvu")
+            # the stored non-zeros are what survived torch's pruning and the quantizer's rounding
+            assert e["weights"] == lin.weight.numel() and e["nonzero"] == layer["sparse"]["nonzeros"]
+            assert 0 < e["nonzero"] <= e["weights"] - z
+            # the layer's weight bits are the storage report's count of its values, indices and map
+            b = e["bits"]
+            assert layer["weight_bits"] == b["weights"] + b["indices"] + b["pointers"] and b["codebook"] == 0
+            assert (layer["sparse"]["value_bits"], layer["sparse"]["index_bits"], layer["sparse"]["pointer_bits"]) \
+                == (b["weights"], b["indices"], b["pointers"])
+    assert [(l["pe"], l["sparse"]["entries"]) for l in reports["auto"]["layers"]] == \
+        [(l["pe"], l["sparse"]["entries"]) for l in reports["on"]["layers"]]
+    for mode in ("auto", "on"):
+        sim = simulate_build(tmp_path / mode, (x[:40], y[:40]))
+        assert sim["bit_exact"] and sim["mismatches"] == 0 and sim["ii_cycles"] == sim["expected_ii_cycles"]

@@ -108,7 +108,10 @@ def fold_by_name(model: onnx.ModelProto, net: Net, bits, fold: Folding) -> dict:
 
 
 def prune(model: onnx.ModelProto, zeros: float, seed: int = 0) -> onnx.ModelProto:
-    """The model with `zeros` of every weight matrix or filter set to zero at random (seeded)."""
+    """The model with `zeros` of every weight matrix or filter set to zero at random (seeded).
+    Every slice along the first two axes keeps its largest weight: no filter, row or column
+    is all zero, so the compiler's dead-channel removal leaves the layer shapes (and the
+    folding drawn for them) as they are."""
     import numpy as np
     from onnx import numpy_helper
 
@@ -118,8 +121,12 @@ def prune(model: onnx.ModelProto, zeros: float, seed: int = 0) -> onnx.ModelProt
     for i, init in enumerate(m.graph.initializer):
         a = numpy_helper.to_array(init)
         if a.ndim >= 2 and a.dtype.kind == "f":
-            m.graph.initializer[i].CopyFrom(numpy_helper.from_array(np.where(rng.random(a.shape) < zeros, 0, a)
-                                                                    .astype(a.dtype), init.name))
+            keep = rng.random(a.shape) >= zeros
+            for axis in (0, 1):
+                k, mag = np.moveaxis(keep, axis, 0), np.moveaxis(np.abs(a), axis, 0)   # views of keep
+                for j in np.flatnonzero(~k.reshape(len(k), -1).any(1)):
+                    k[j][np.unravel_index(mag[j].argmax(), mag[j].shape)] = True
+            m.graph.initializer[i].CopyFrom(numpy_helper.from_array(np.where(keep, a, 0).astype(a.dtype), init.name))
     return m
 
 
