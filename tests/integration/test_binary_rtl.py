@@ -27,6 +27,8 @@ def test_low_bit_digits_networks_are_bit_exact_and_accurate(tmp_path, which, flo
     assert sim["ii_cycles"] == sim["ideal_ii_cycles"]  # PE utilization 1.0
     kinds = {layer["weight_dtype"] for layer in res.report["layers"]}
     assert kinds == ({"bipolar"} if which == "mlp" else {"int<2>"})
-    # binary layers store one bit per weight: 32x less than float32
+    # binary layers store one bit per weight (2 for int<2>), padding to the folding included
+    width = 1 if which == "mlp" else 2
     for layer in res.report["layers"]:
-        assert layer["float_weight_bits"] == layer["weight_bits"] * (32 if which == "mlp" else 16)
+        assert layer["float_weight_bits"] == 32 * layer["rows"] * layer["cols"]
+        assert layer["weight_bits"] == layer["nf"] * layer["pe"] * layer["sf"] * layer["simd"] * width
