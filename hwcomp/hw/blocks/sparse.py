@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwcomp.hw.design import MVULayer
+from hwcomp.hw.design import Folded, MVULayer
 from hwcomp.hw.pipeline import DEFAULT_CLOCK_MHZ
 from hwcomp.hw.sparse import (SparseLayer, check_sparse_layer, choose_index_width, sparse_layer,
                               steps_per_vector)
@@ -27,7 +27,7 @@ SPARSE_SOURCES = ("hwcomp_fifo.v", "hwcomp_sparse_mvu.v")
 
 
 @dataclass(frozen=True, eq=False)
-class SparseShape:
+class SparseShape(Folded):
     """What the folder evaluates: the unit's steps without its ROM images."""
     name: str
     rows: int
@@ -35,14 +35,6 @@ class SparseShape:
     pe: int
     simd: int
     entries: int
-
-    @property
-    def nf(self) -> int:
-        return ceil_div(self.rows, self.pe)
-
-    @property
-    def sf(self) -> int:
-        return ceil_div(self.cols, self.simd)
 
     @property
     def cycles(self) -> int:
